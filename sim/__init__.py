@@ -1,0 +1,8 @@
+"""ccsim: investigative capacity in the London police complaints and conduct system."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("ccsim")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"

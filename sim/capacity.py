@@ -1,0 +1,33 @@
+"""Productive case slots over time, from staff steps, cases per head and training lag.
+
+One rule serves every engine: a recruit is productive `training_lag_days` after joining,
+a leaver goes at once, so productive staff at t is min(staff(t), staff(t - lag)); slots are
+productive staff x cases per head, rounded down. Slot k is open while slots(t) > k; a case
+started on a slot keeps it until it is done (no pre-emption).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.scenario import Capacity
+from sim.timeline import Timeline
+
+
+def slot_schedule(capacity: Capacity, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
+    """(times, slots): from times[i] the pool has slots[i] case slots; times[0] is -inf."""
+    step_days = np.array([timeline.day(s.from_) for s in capacity.staff])
+    staff = np.array([s.value for s in capacity.staff])
+    lag = capacity.training_lag_days
+
+    def staff_at(t: float) -> float:
+        i = np.searchsorted(step_days, t, side="right") - 1
+        return staff[max(i, 0)]
+
+    times = sorted({-math.inf, *step_days.tolist(), *(step_days + lag).tolist()})
+    slots = [math.floor(min(staff_at(t), staff_at(t - lag)) * capacity.cases_per_staff + 1e-9)
+             for t in times]
+    keep = [0] + [i for i in range(1, len(times)) if slots[i] != slots[i - 1]]
+    return np.array([times[i] for i in keep]), np.array([slots[i] for i in keep], dtype=np.int64)

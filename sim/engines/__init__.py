@@ -1,0 +1,25 @@
+"""The engines: `des` (SimPy, the readable reference) and `mc` (vectorised NumPy)."""
+
+from __future__ import annotations
+
+from sim.errors import InputError
+from sim.scenario import Scenario
+
+ENGINES = ("des", "mc")
+
+
+def get_engine(name: str, scenario: Scenario | None = None):
+    """An engine by name; the vectorised one may refuse features it does not support."""
+    if name == "des":
+        from sim.engines.des import DesEngine
+
+        return DesEngine()
+    if name == "mc":
+        from sim.engines.mc import McEngine
+
+        engine = McEngine()
+        if scenario is not None and hasattr(engine, "check"):
+            engine.check(scenario)
+        return engine
+    raise InputError("unknown engine", field="engine", value=name,
+                     allowed=", ".join(ENGINES))

@@ -1,0 +1,77 @@
+"""Errors a planner can act on: what was wrong, where, and what is allowed.
+
+Every error the command line reports without a traceback derives from `InputError`;
+anything else reaching the top level is a bug and exits 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+
+class InputError(Exception):
+    """Bad input: a file, a field, a value. The CLI prints it and exits 2."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        file: str | Path | None = None,
+        field: str | None = None,
+        value: Any = None,
+        allowed: str | None = None,
+        has_value: bool = False,
+    ) -> None:
+        self.problem = problem
+        self.file = str(file) if file is not None else None
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        self.has_value = has_value or value is not None
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.field:
+            where.append(f"field '{self.field}'")
+        head = ": ".join([", ".join(where), self.problem]) if where else self.problem
+        lines = [head]
+        if self.has_value:
+            shown = _show(self.value)
+            if len(shown) > 120:
+                shown = shown[:117] + "..."
+            lines.append(f"  got: {shown}")
+        if self.allowed:
+            lines.append(f"  allowed: {self.allowed}")
+        return "\n".join(lines)
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it: dates as YYYY-MM-DD, text in quotes."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return repr(value)
+
+
+class ScenarioError(InputError):
+    """One or more problems in a scenario file, reported together."""
+
+    def __init__(self, file: str | Path | None, problems: list[InputError]) -> None:
+        self.problems = problems
+        self.file = str(file) if file is not None else None
+        count = len(problems)
+        head = f"{self.file or 'scenario'}: {count} problem{'s' if count != 1 else ''}"
+        body = "\n".join("- " + p.render().replace("\n", "\n  ") for p in problems)
+        Exception.__init__(self, f"{head}\n{body}")
+        self.problem = head
+        self.field = problems[0].field if problems else None
+        self.value = None
+        self.allowed = None
+        self.has_value = False
+
+    def render(self) -> str:
+        return str(self)

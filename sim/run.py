@@ -1,0 +1,150 @@
+"""Run a scenario: draw, simulate in chunks of replications, measure. No files, no plots.
+
+Calibration, sweeps, comparisons and briefs all call `run_scenario`; none reaches into an
+engine. Replications are independent and seeded by (seed, replication), so the results do
+not depend on the chunk size or on which process ran which chunk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sim import __version__
+from sim.cases import draw_replication
+from sim.engines import get_engine
+from sim.errors import InputError
+from sim.levers import Regimes
+from sim.metrics import Measured, measure
+from sim.scenario import Scenario
+from sim.timeline import Timeline
+
+MAX_REPS = 100_000
+MAX_SEED = 2**63 - 1
+BYTES_PER_CASE = 200  # records (12 times, 8 flags) plus draws and working copies
+MEMORY_BUDGET_BYTES = 2 * 2**30  # per chunk of replications
+MEMORY_SHARE = 0.75  # of the machine's memory a whole run may plan to use
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    timeline: Timeline
+    engine: str
+    reps: int
+    seed: int
+    measured: Measured
+    started: str
+    finished: str
+    version: str = __version__
+
+    def manifest(self) -> dict:
+        return {
+            "scenario_name": self.scenario.name,
+            "scenario_hash": self.scenario.digest(),
+            "engine": self.engine,
+            "reps": self.reps,
+            "seed": self.seed,
+            "version": self.version,
+            "started": self.started,
+            "finished": self.finished,
+            "rerun_one_replication": "sim.cases.draw_replication(scenario, timeline, seed, r)",
+            "scenario": self.scenario.to_dict(),
+        }
+
+
+def expected_cases_per_replication(scenario: Scenario) -> float:
+    """Individual (investigated or referred) cases one replication holds, for sizing."""
+    years = scenario.horizon_years + scenario.warmup_years + 1 / 12
+    monthly = 0.0
+    for name in ("complaints", "conduct"):
+        stream = getattr(scenario.demand, name)
+        shares = getattr(scenario.assessment, name)
+        peak = max(s.value for s in stream.cases_per_month)
+        monthly += peak * (shares.psu + shares.dps + shares.iopc)
+    growth = max(p.officers for p in scenario.demand.officers) / min(
+        p.officers for p in scenario.demand.officers)
+    return monthly * 12 * years * growth**scenario.demand.elasticity
+
+
+def plan_chunks(scenario: Scenario, reps: int, chunk_size: int | None = None) -> list[range]:
+    """Split replications into chunks that fit the memory budget."""
+    check_run_size(reps)
+    per_rep = max(expected_cases_per_replication(scenario) * BYTES_PER_CASE, 1.0)
+    if chunk_size is None:
+        chunk_size = int(max(1, min(reps, MEMORY_BUDGET_BYTES // per_rep, 250)))
+    if per_rep > MEMORY_BUDGET_BYTES:
+        raise InputError(
+            f"one replication would need about {per_rep / 2**30:.1f} GiB of memory,"
+            f" more than the {MEMORY_BUDGET_BYTES / 2**30:.0f} GiB budget",
+            field="demand", allowed="smaller demand, a shorter horizon or warm-up",
+        )
+    need, have = estimate_run_bytes(scenario, reps, chunk_size), physical_memory_bytes()
+    if need > MEMORY_SHARE * have:
+        raise InputError(
+            f"this run would need about {need / 2**30:.1f} GiB of memory; this machine has"
+            f" {have / 2**30:.1f} GiB",
+            field="reps", value=reps,
+            allowed=f"fewer replications (about {int(reps * MEMORY_SHARE * have / need):,} fit)",
+        )
+    return [range(i, min(i + chunk_size, reps)) for i in range(0, reps, chunk_size)]
+
+
+def estimate_run_bytes(scenario: Scenario, reps: int, chunk: int) -> float:
+    """Peak memory of a run: one chunk's cases plus every replication's metric values and
+    the long monthly table written at the end (about 64 bytes a row in pandas)."""
+    months = scenario.horizon_years * 12
+    working = chunk * expected_cases_per_replication(scenario) * BYTES_PER_CASE
+    per_rep_values = (60 + 50 * scenario.horizon_years + 15 * months) * 8
+    series_rows = 15 * months
+    return working + reps * (per_rep_values + series_rows * 64)
+
+
+def physical_memory_bytes() -> float:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not available on this platform
+        return float("inf")
+
+
+def check_run_size(reps: int, seed: int = 0) -> None:
+    if not 1 <= reps <= MAX_REPS:
+        raise InputError("replications out of range", field="reps", value=reps,
+                         allowed=f"1 to {MAX_REPS:,}")
+    if not 0 <= seed <= MAX_SEED:
+        raise InputError("seed out of range", field="seed", value=seed,
+                         allowed=f"a whole number from 0 to {MAX_SEED}")
+
+
+def run_scenario(
+    scenario: Scenario,
+    reps: int,
+    seed: int,
+    engine: str = "des",
+    chunk_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Simulate `reps` replications and measure every metric for each."""
+    check_run_size(reps, seed)
+    sim_engine = get_engine(engine, scenario)
+    timeline = Timeline.for_scenario(scenario)
+    regimes = Regimes.for_scenario(scenario, timeline)
+    started = _now()
+    parts = []
+    for chunk in plan_chunks(scenario, reps, chunk_size):
+        draws = [draw_replication(scenario, timeline, seed, r, regimes) for r in chunk]
+        records = sim_engine.simulate(scenario, timeline, draws)
+        parts.append(measure(records, scenario, timeline))
+        if progress:
+            progress(len(chunk))
+    return RunResult(scenario, timeline, engine, reps, seed, Measured.concat(parts),
+                     started, _now())
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+__all__ = ["RunResult", "check_run_size", "plan_chunks", "run_scenario"]

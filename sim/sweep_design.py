@@ -1,0 +1,193 @@
+"""Sweep files: a base scenario, a design of points, replications, seed, metrics to keep.
+
+Designs: a full `grid` over named parameters, an explicit `list`, a `latin_hypercube`, or a
+`sobol` / `morris` design from SALib (so its sensitivity indices can be computed). A
+parameter is a dotted path into the scenario, with list positions as numbers and `*` for
+every element or key (e.g. `pools.iopc.staff.*.value` sets every staff step). The base
+scenario's path is relative to the sweep file.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.errors import InputError, ScenarioError
+from sim.scenario import (
+    Scenario,
+    read_yaml_mapping,
+    resolve_extends,
+    scenario_from_dict,
+    validation_problems,
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(_Frozen):
+    low: float = Field(allow_inf_nan=False)
+    high: float = Field(allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+
+class GridDesign(_Frozen):
+    kind: Literal["grid"]
+    parameters: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(min_length=1)
+
+
+class ListDesign(_Frozen):
+    kind: Literal["list"]
+    points: list[dict[str, Any]] = Field(min_length=1)
+
+
+class SampledDesign(_Frozen):
+    kind: Literal["latin_hypercube", "sobol", "morris"]
+    parameters: dict[str, Range] = Field(min_length=1)
+    samples: int = Field(ge=1, le=100_000, description="LHS points; Sobol base N (a power"
+                         " of 2); Morris trajectories")
+    levels: int = Field(default=4, ge=2, le=20, description="Morris grid levels")
+    design_seed: int = Field(default=0, ge=0, description="seed of the design itself")
+
+    @model_validator(mode="after")
+    def _sobol_power_of_two(self) -> SampledDesign:
+        if self.kind == "sobol" and self.samples & (self.samples - 1):
+            raise ValueError(f"a Sobol design needs samples to be a power of 2, got {self.samples}")
+        return self
+
+
+class SweepFile(_Frozen):
+    name: str = Field(min_length=1)
+    base: str = Field(description="scenario file, relative to the sweep file")
+    reps: int = Field(ge=1, le=100_000)
+    seed: int = Field(ge=0, le=2**63 - 1)
+    engine: str = "des"
+    metrics: list[str] | None = Field(default=None, description="summary metrics to keep"
+                                      " (default: all)")
+    design: GridDesign | ListDesign | SampledDesign = Field(discriminator="kind")
+
+
+class Sweep:
+    """A loaded sweep: its file, base scenario data, and every point as parameter values."""
+
+    def __init__(self, spec: SweepFile, source: Path, base_data: dict[str, Any]) -> None:
+        self.spec = spec
+        self.source = source
+        self.base_data = base_data
+        self.parameters, self.points = design_points(spec.design)
+
+    def scenario(self, point: dict[str, Any]) -> Scenario:
+        data = copy.deepcopy(self.base_data)
+        for path, value in point.items():
+            set_path(data, path, value)
+        return scenario_from_dict(data, source=f"{self.source} (point {point})")
+
+    def key(self, scenario: Scenario) -> str:
+        """Identity of a point's result: its resolved scenario and how it is run."""
+        text = json.dumps([scenario.digest(), self.spec.reps, self.spec.seed, self.spec.engine,
+                           self.spec.metrics])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and validate a sweep file; every point's scenario is validated up front."""
+    path = Path(path)
+    data = read_yaml_mapping(path)
+    try:
+        spec = SweepFile.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(path, validation_problems(exc, path)) from None
+    base_path = (path.parent / spec.base).resolve()
+    if not base_path.exists():
+        raise InputError(f"the base scenario was not found: {base_path}", file=path,
+                         field="base", allowed="a scenario path relative to the sweep file")
+    base_data = resolve_extends(base_path)
+    sweep = Sweep(spec, path, base_data)
+    for name in sweep.parameters:
+        problem = path_problem(base_data, name)
+        if problem:
+            raise InputError(problem, file=path, field=f"design.parameters.{name}")
+    for i, point in enumerate(sweep.points):
+        try:
+            sweep.scenario(point)
+        except ScenarioError as exc:
+            raise InputError(f"point {i} {point} makes an invalid scenario:\n{exc}",
+                             file=path, field="design") from None
+    return sweep
+
+
+def design_points(design) -> tuple[list[str], list[dict[str, Any]]]:
+    """Parameter names and the list of points (dicts of parameter values) of a design."""
+    if design.kind == "grid":
+        names = list(design.parameters)
+        combos = itertools.product(*(design.parameters[n] for n in names))
+        return names, [dict(zip(names, c, strict=True)) for c in combos]
+    if design.kind == "list":
+        names = list(dict.fromkeys(k for p in design.points for k in p))
+        return names, [dict(p) for p in design.points]
+    names = list(design.parameters)
+    x = sample_matrix(design)
+    return names, [{n: float(v) for n, v in zip(names, row, strict=True)} for row in x]
+
+
+def salib_problem(design: SampledDesign) -> dict[str, Any]:
+    names = list(design.parameters)
+    return {"num_vars": len(names), "names": names,
+            "bounds": [[design.parameters[n].low, design.parameters[n].high] for n in names]}
+
+
+def sample_matrix(design: SampledDesign) -> np.ndarray:
+    from SALib.sample import latin, morris, sobol
+
+    problem = salib_problem(design)
+    if design.kind == "sobol":
+        return sobol.sample(problem, design.samples, calc_second_order=False,
+                            seed=design.design_seed)
+    if design.kind == "morris":
+        return morris.sample(problem, design.samples, num_levels=design.levels,
+                             seed=design.design_seed)
+    return latin.sample(problem, design.samples, seed=design.design_seed)
+
+
+def _walk(node: Any, parts: list[str]):
+    """Every (container, key) that a path with `*` wildcards reaches."""
+    if not parts:
+        return
+    head, *rest = parts
+    if isinstance(node, list):
+        wanted = range(len(node)) if head == "*" else [int(head)] if head.isdigit() else []
+        keys = [k for k in wanted if k < len(node)]
+    elif isinstance(node, dict):
+        keys = list(node) if head == "*" else [head] if head in node else []
+    else:
+        keys = []
+    for k in keys:
+        if rest:
+            yield from _walk(node[k], rest)
+        else:
+            yield node, k
+
+
+def path_problem(data: dict[str, Any], path: str) -> str | None:
+    found = list(_walk(data, path.split(".")))
+    if not found:
+        return f"'{path}' does not name a field of the base scenario"
+    return None
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    for container, key in _walk(data, path.split(".")):
+        container[key] = value

@@ -1,0 +1,36 @@
+"""Shared fixtures: the shipped baseline as a dict, and small fast variants of it."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim.scenario import Scenario, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+
+
+def baseline_dict() -> dict:
+    return yaml.safe_load(BASELINE.read_text())
+
+
+def small_dict(horizon_years: int = 1, warmup_years: float = 1.0) -> dict:
+    """The baseline, shortened so a replication takes a fraction of a second."""
+    d = copy.deepcopy(baseline_dict())
+    d["horizon_years"] = horizon_years
+    d["warmup_years"] = warmup_years
+    return d
+
+
+@pytest.fixture
+def baseline_data() -> dict:
+    return baseline_dict()
+
+
+@pytest.fixture
+def small_scenario() -> Scenario:
+    return scenario_from_dict(small_dict())

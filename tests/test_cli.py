@@ -1,0 +1,130 @@
+"""End-to-end tests of the `ccsim` command, called in-process through `main(argv)`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sim.cli import main
+from sim.metrics import GLOSSARY
+from tests.conftest import BASELINE, ROOT, small_dict
+
+RUN_FILES = ["manifest.json", "summary.csv", "yearly.csv", "timeseries.parquet", "report.html"]
+
+
+@pytest.fixture(scope="module")
+def small_yaml(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("scen") / "small.yaml"
+    path.write_text(yaml.safe_dump(small_dict(horizon_years=2), sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_a(small_yaml: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "A"
+    assert main(["run", str(small_yaml), "--reps", "3", "--seed", "1", "--out", str(out),
+                 "--quiet"]) == 0
+    return out
+
+
+def test_run_writes_every_output(run_a: Path) -> None:
+    for name in RUN_FILES:
+        assert (run_a / name).is_file(), f"{name} missing"
+    plots = sorted(p.name for p in (run_a / "plots").glob("*.png"))
+    assert plots, "plots/*.png missing"
+    manifest = json.loads((run_a / "manifest.json").read_text())
+    for key in ("scenario", "scenario_hash", "engine", "reps", "seed", "version",
+                "started", "finished"):
+        assert key in manifest, key
+    assert manifest["reps"] == 3 and manifest["seed"] == 1 and manifest["engine"] == "des"
+
+
+def test_summary_columns_and_glossary(run_a: Path) -> None:
+    summary = pd.read_csv(run_a / "summary.csv")
+    assert list(summary.columns[:5]) == ["metric", "mean", "p05", "p50", "p95"]
+    readme = (ROOT / "README.md").read_text()
+    for metric in summary.metric:
+        assert metric in GLOSSARY, f"{metric} has no glossary entry"
+        assert f"`{metric}`" in readme, f"{metric} is not in the README glossary"
+
+
+def test_yearly_is_by_fiscal_year(run_a: Path) -> None:
+    yearly = pd.read_csv(run_a / "yearly.csv")
+    assert list(yearly.columns[:6]) == ["year", "metric", "mean", "p05", "p50", "p95"]
+    assert sorted(yearly.year.unique()) == ["2021/22", "2022/23"]
+
+
+def test_same_seed_identical_summary(small_yaml: Path, run_a: Path, tmp_path: Path) -> None:
+    out = tmp_path / "B"
+    assert main(["run", str(small_yaml), "--reps", "3", "--seed", "1", "--out", str(out),
+                 "--quiet"]) == 0
+    assert (out / "summary.csv").read_bytes() == (run_a / "summary.csv").read_bytes()
+    assert (out / "yearly.csv").read_bytes() == (run_a / "yearly.csv").read_bytes()
+
+
+def test_rerun_replaces_whole_and_leaves_no_partials(small_yaml: Path, tmp_path: Path) -> None:
+    out = tmp_path / "C"
+    for seed in ("1", "2"):
+        assert main(["run", str(small_yaml), "--reps", "2", "--seed", seed, "--out", str(out),
+                     "--quiet"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 2
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "partial left over"
+
+
+def test_validate_names_the_field_of_bad_shares(tmp_path: Path, capsys) -> None:
+    data = small_dict()
+    data["assessment"]["complaints"]["iopc"] = 0.19  # shares now sum to 1.1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "assessment.complaints" in err and "sum to 1" in err and str(bad) in err
+    assert "Traceback" not in err
+
+
+def test_validate_good_file(capsys) -> None:
+    assert main(["validate", str(BASELINE)]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "--reps", "0"], ["reps", "1 to"]),
+        (["run", "--seed", "-3", "--reps", "1"], ["seed", "0 to"]),
+        (["run", "--engine", "warp", "--reps", "1"], ["engine", "des"]),
+        (["run", "nowhere.yaml"], ["nowhere.yaml", "file not found"]),
+        (["frobnicate"], ["invalid choice"]),
+        (["run", "--reps", "many"], ["invalid int value"]),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(argv, words, capsys) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    for w in words:
+        assert w in err, f"{argv}: {w!r} not in {err!r}"
+    assert "Traceback" not in err
+
+
+def test_unwritable_output_is_refused_before_running(tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["run", "--reps", "1", "--out", str(blocker), "--quiet"]) == 2
+    assert "not a directory" in capsys.readouterr().err
+
+
+def test_run_with_no_scenario_uses_packaged_baseline(tmp_path: Path) -> None:
+    """From any directory, `ccsim run` with no scenario runs the shipped baseline."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "run", "--reps", "2", "--out", "out", "--quiet"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["scenario_name"] == "baseline"
