@@ -2,8 +2,11 @@
 
 One rule serves every engine: a recruit is productive `training_lag_days` after joining,
 a leaver goes at once, so productive staff at t is min(staff(t), staff(t - lag)); slots are
-productive staff x cases per head, rounded down. Slot k is open while slots(t) > k; a case
-started on a slot keeps it until it is done (no pre-emption).
+productive staff x cases per head, rounded down. A case started on a slot keeps it until it
+is done (no pre-emption). When slots(t) rises, new slots open at once; when it falls, the
+slots that come free first close: idle ones at once, busy ones when their case ends (an
+investigator who leaves finishes the case in hand). Under this rule only the free times of
+the slots matter, never which slot is which, so both engines can follow it exactly.
 """
 
 from __future__ import annotations

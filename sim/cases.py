@@ -114,13 +114,23 @@ class _ByRegime:
         self.regime = regime
         self.n = int(regime.size)
 
-    def value(self, get: Callable[[Scenario], float]) -> np.ndarray:
+    def value(self, get: Callable[[Scenario], float]) -> np.ndarray | float:
+        """A parameter for each case (a scalar when one rule set holds throughout)."""
+        if len(self.scenarios) == 1:
+            return float(get(self.scenarios[0]))
         return np.array([get(s) for s in self.scenarios], dtype=float)[self.regime]
+
+    def per_route(self, get: Callable[[Scenario], object], route: np.ndarray) -> np.ndarray:
+        """A per-route share for each case (0 for cases with no proceedings)."""
+        table = np.array([[getattr(get(s), r) for r in ROUTES] + [0.0] for s in self.scenarios])
+        return table[0, route] if len(self.scenarios) == 1 else table[self.regime, route]
 
     def per_pool(self, get: Callable[[Scenario], object], pool: np.ndarray) -> np.ndarray:
         """A per-pool share for each case (0 for cases in no pool)."""
         table = np.array([[getattr(get(s), p) for p in POOLS] + [0.0] for s in self.scenarios])
-        return table[self.regime, pool]  # NO_POOL (-1) picks the trailing 0
+        if len(self.scenarios) == 1:
+            return table[0, pool]  # NO_POOL (-1) picks the trailing 0
+        return table[self.regime, pool]
 
     def sample(self, get: Callable[[Scenario], Distribution], rng: np.random.Generator,
                mask: np.ndarray | None = None) -> np.ndarray:
@@ -146,12 +156,12 @@ def _draw_arrivals(scenario: Scenario, timeline: Timeline, rng: Streams, regimes
     days, streams, kinds = [], [], []
     for s, name in enumerate(STREAMS):
         demand = getattr(scenario.demand, name)
-        cases[s] = rng["arrivals"].poisson(monthly_expected_cases(demand, scenario, timeline))
+        expected = regimes.cached(f"expected.{name}", lambda d=demand: monthly_expected_cases(
+            d, scenario, timeline))
+        cases[s] = rng["arrivals"].poisson(expected)
         extra = demand.allegations_per_case - 1.0
         allegations[s] = cases[s] + rng["allegations"].poisson(cases[s] * extra)
-        table = np.array([[getattr(getattr(r.assessment, name), o) for o in OUTCOMES]
-                          for r in regimes.scenarios])
-        table /= table.sum(axis=1, keepdims=True)
+        table = regimes.cached(f"outcomes.{name}", lambda n=name: _outcome_table(regimes, n))
         if len(regimes.scenarios) == 1:
             outcomes[s] = rng["assessment"].multinomial(cases[s], table[0]).T
         else:
@@ -168,10 +178,16 @@ def _draw_arrivals(scenario: Scenario, timeline: Timeline, rng: Streams, regimes
             np.concatenate(streams)[order], np.concatenate(kinds)[order])
 
 
+def _outcome_table(regimes: Regimes, stream: str) -> np.ndarray:
+    """Assessment outcome shares per regime (rows normalised against rounding)."""
+    table = np.array([[getattr(getattr(r.assessment, stream), o) for o in OUTCOMES]
+                      for r in regimes.scenarios])
+    return table / table.sum(axis=1, keepdims=True)
+
+
 def _draw_referrals(by: _ByRegime, rng: np.random.Generator, outcome, referred):
     """IOPC decision time and the pool each case ends up in."""
-    refer_days = np.where(referred, by.sample(lambda s: s.iopc_referral.assessment_days, rng),
-                          0.0)
+    refer_days = by.sample(lambda s: s.iopc_referral.assessment_days, rng, referred)
     u_mode, u_local = rng.random(by.n), rng.random(by.n)
     local_psu = by.value(lambda s: s.iopc_referral.local_routing.psu)
     local_dps = by.value(lambda s: s.iopc_referral.local_routing.dps)
@@ -209,12 +225,14 @@ def _draw_officer_status(by: _ByRegime, rng: np.random.Generator, pool) -> np.nd
 def _draw_cps(by: _ByRegime, rng: np.random.Generator, pool) -> dict[str, np.ndarray]:
     n = by.n
     referred = rng.random(n) < by.per_pool(lambda s: s.cps.referral_share, pool)
-    cps_days = by.sample(lambda s: s.cps.decision_days, rng)
     charged = referred & (rng.random(n) < by.value(lambda s: s.cps.charge_share))
-    trial_days = by.sample(lambda s: s.cps.trial_days, rng)
     convicted = charged & (rng.random(n) < by.value(lambda s: s.cps.conviction_share))
-    return {"cps_referred": referred, "cps_days": np.where(referred, cps_days, 0.0),
-            "charged": charged, "trial_days": np.where(charged, trial_days, 0.0),
+    # Durations only for the cases that have the stage: the uniforms above keep every
+    # case's fate aligned across scenarios, and this is most of the sampling saved.
+    return {"cps_referred": referred,
+            "cps_days": by.sample(lambda s: s.cps.decision_days, rng, referred),
+            "charged": charged,
+            "trial_days": by.sample(lambda s: s.cps.trial_days, rng, charged),
             "convicted": convicted}
 
 
@@ -228,17 +246,14 @@ def _draw_proceedings(by: _ByRegime, rng: Streams, pool, convicted) -> dict[str,
     chosen = np.select([u < meeting, u < meeting + hearing], [MEETING, HEARING], ACCELERATED)
     route = np.where(convicted, ACCELERATED, np.where(case_to_answer, chosen, NO_ROUTE))
     route = np.where(pool == NO_POOL, NO_ROUTE, route).astype(np.int8)
-    by_route = np.stack([by.sample(lambda s: s.proceedings.meeting_days, g),
-                         by.sample(lambda s: s.proceedings.hearing_days,
-                                   rng["hearing_durations"]),
-                         by.sample(lambda s: s.proceedings.accelerated_days, g)])
-    proceedings_days = np.where(route >= 0, by_route[np.maximum(route, 0), np.arange(n)], 0.0)
+    proceedings_days = (
+        by.sample(lambda s: s.proceedings.meeting_days, g, route == MEETING)
+        + by.sample(lambda s: s.proceedings.hearing_days, rng["hearing_durations"],
+                    route == HEARING)
+        + by.sample(lambda s: s.proceedings.accelerated_days, g, route == ACCELERATED))
     u_proven, u_dismiss = g.random(n), g.random(n)
-    proven_p = np.stack([by.value(lambda s, r=r: getattr(s.proceedings.proven, r))
-                         for r in ROUTES] + [np.zeros(n)])
-    dismiss_p = np.stack([by.value(lambda s, r=r: getattr(s.proceedings.dismissed_if_proven, r))
-                          for r in ROUTES] + [np.zeros(n)])
-    proven = (route >= 0) & (u_proven < proven_p[route, np.arange(n)])
-    dismissed = proven & (u_dismiss < dismiss_p[route, np.arange(n)])
+    proven = (route >= 0) & (u_proven < by.per_route(lambda s: s.proceedings.proven, route))
+    dismissed = proven & (u_dismiss < by.per_route(
+        lambda s: s.proceedings.dismissed_if_proven, route))
     return {"route": route, "proceedings_days": proceedings_days,
             "proven": proven, "dismissed": dismissed}

@@ -45,7 +45,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="run directory (default results/<name>-<time>)")
     run.add_argument("--chunk-size", type=int, help="replications simulated at once")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    run.add_argument("--parameter-uncertainty", nargs="?", const="calibration", type=Path,
+                     metavar="CALIBRATION_DIR",
+                     help="draw fitted parameters from the calibration's ranges per group of"
+                          " replications (default dir: the shipped calibration/)")
+    run.add_argument("--reps-per-draw", type=int, default=10,
+                     help="replications per parameter draw (default 10)")
     run.set_defaults(handler=cmd_run)
+
+    cal = sub.add_parser("calibrate", help="fit the baseline's parameters to published figures")
+    cal.add_argument("--targets", type=Path, help="targets CSV (default calibration/targets.csv)")
+    cal.add_argument("--out", type=Path, help="output directory (default calibration/, or"
+                     " calibration/holdout-YYYY-YY with --until)")
+    cal.add_argument("--until", help="fit only targets up to this fiscal year (e.g. 2019/20)"
+                     " and report the later ones as a hold-out check")
+    cal.add_argument("--reps", type=int, help="replications per objective evaluation")
+    cal.add_argument("--report-reps", type=int, help="replications for the final report")
+    cal.add_argument("--seed", type=int, help="random seed (default: the shipped fit's)")
+    cal.add_argument("--engine", default="mc", help="mc (vectorised, default) or des")
+    cal.add_argument("--max-evals", type=int, help="most objective evaluations")
+    cal.add_argument("--quiet", action="store_true", help="no progress lines")
+    cal.set_defaults(handler=cmd_calibrate)
 
     comp = sub.add_parser("compare", help="compare scenarios: paired differences from BASE")
     comp.add_argument("base", type=Path, help="the base scenario")
@@ -70,7 +90,55 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check scenario files and report every problem")
     validate.add_argument("scenarios", nargs="+", type=Path)
     validate.set_defaults(handler=cmd_validate)
+    _add_target_parser(sub)
+    _add_brief_parser(sub)
     return parser
+
+
+def _default_engine() -> str:
+    """The engine `ccsim run` uses by default (target and brief follow it)."""
+    return build_parser().parse_args(["run"]).engine
+
+
+def _add_target_parser(sub) -> None:
+    target = sub.add_parser("target", help="goal-seek: the smallest lever value meeting a"
+                            " target with a stated probability (see sim/target.py)")
+    target.add_argument("scenario", type=Path)
+    target.add_argument("--lever", required=True, help="dotted path, e.g. pools.iopc.staff")
+    target.add_argument("--metric", required=True, help="yearly metric, e.g."
+                        " iopc.open_over_12m.end")
+    target.add_argument("--year", required=True, help="fiscal year, e.g. 2025/26")
+    target.add_argument("--at-most", required=True, help="a number, or baseline:YEAR (the"
+                        " metric's mean in YEAR in the scenario as given)")
+    target.add_argument("--confidence", type=float, default=0.8,
+                        help="probability of meeting the target (default 0.8)")
+    target.add_argument("--from", dest="from_date", type=dt.date.fromisoformat,
+                        help="for dated steps: the date the value holds from (default: start)")
+    target.add_argument("--step", type=float, default=1.0, help="grid step (default 1)")
+    target.add_argument("--min", type=float, help="lowest value (default: the current one)")
+    target.add_argument("--max", type=float, help="highest value (default: found by doubling)")
+    target.add_argument("--reps", type=int, default=100, help="replications (default 100)")
+    target.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    target.add_argument("--engine", help="des or mc (default: as ccsim run)")
+    target.add_argument("--out", type=Path, help="write target.json and points.csv here")
+    target.add_argument("--quiet", action="store_true", help="no progress lines")
+    target.set_defaults(handler=cmd_target)
+
+
+def _add_brief_parser(sub) -> None:
+    brief = sub.add_parser("brief", help="write the Recommendation 7 brief (HTML and Markdown)")
+    brief.add_argument("--config", type=Path, help="brief file (default: briefs/rec7.yaml)")
+    brief.add_argument("--reps", type=int, help="replications (default: the brief file's)")
+    brief.add_argument("--seed", type=int, help="random seed (default: the brief file's)")
+    brief.add_argument("--engine", help="des or mc (default: as ccsim run)")
+    brief.add_argument("--year", help="the year reported (default: the brief file's)")
+    brief.add_argument("--confidence", type=float, help="goal-seek probability")
+    brief.add_argument("--cost-per-investigator", type=float,
+                       help="GBP per IOPC investigator-year (default: the brief file's)")
+    brief.add_argument("--no-target", action="store_true", help="skip the goal-seek")
+    brief.add_argument("--out", type=Path, help="output directory (default results/brief-...)")
+    brief.add_argument("--quiet", action="store_true", help="no progress lines")
+    brief.set_defaults(handler=cmd_brief)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -89,8 +157,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = args.out or Path("results") / f"{scenario.name}-{stamp}"
     check_writable(out)
     with _progress(args.reps, args.quiet, f"{scenario.name} [{args.engine}]") as advance:
-        result = run_scenario(scenario, args.reps, args.seed, args.engine,
-                              args.chunk_size, progress=advance)
+        if args.parameter_uncertainty is not None:
+            from sim.uncertainty import run_with_parameter_uncertainty
+
+            cal_dir = args.parameter_uncertainty
+            if str(cal_dir) == "calibration" and not cal_dir.exists():
+                cal_dir = baseline_path().parent.parent / "calibration"
+            result = run_with_parameter_uncertainty(
+                scenario, args.reps, args.seed, args.engine, cal_dir, args.reps_per_draw,
+                progress=advance)
+        else:
+            result = run_scenario(scenario, args.reps, args.seed, args.engine,
+                                  args.chunk_size, progress=advance)
     write_run(result, out)
     if not args.quiet:
         _print_headline(result)
@@ -159,6 +237,47 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import re
+    import time
+
+    from sim import calibrate as cal
+
+    if args.until is not None and not re.fullmatch(r"\d{4}/\d{2}", args.until):
+        raise InputError("not a fiscal year", field="--until", value=args.until,
+                         allowed="a fiscal year such as 2019/20")
+    for name in ("reps", "report_reps", "max_evals"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise InputError("must be at least 1", field=f"--{name.replace('_', '-')}",
+                             value=value, allowed="a whole number >= 1")
+    out = args.out or (cal.DEFAULT_OUT if args.until is None else
+                       cal.DEFAULT_OUT / f"holdout-{args.until.replace('/', '-')}")
+    check_seed = args.seed if args.seed is not None else cal.SEED
+    from sim.run import check_run_size
+
+    check_run_size(args.reps or cal.FIT_REPS, check_seed)
+    from sim.engines import get_engine
+
+    get_engine(args.engine)
+    started = time.perf_counter()
+    fit, files = cal.calibrate(
+        args.targets or cal.DEFAULT_TARGETS, out, args.until, args.reps or cal.FIT_REPS,
+        args.report_reps or cal.REPORT_REPS, check_seed, args.engine,
+        args.max_evals or cal.MAX_NFEV,
+        progress=None if args.quiet else (lambda s: print(s, file=sys.stderr)))
+    from sim.calibration_report import target_table
+
+    table = target_table(fit)
+    print(f"{int(table['pass'].sum())} of {len(table)} targets within tolerance;"
+          f" {fit.nfev} evaluations in {time.perf_counter() - started:.0f} s")
+    for _, r in table[~table["pass"]].iterrows():
+        print(f"  outside tolerance: {r.target_id} published {r.published:g},"
+              f" model {r.model_mean:.4g}")
+    print(f"written to {out}: {', '.join(p.name for p in files)}")
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
 
@@ -172,6 +291,82 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             print(f"{path}: valid (scenario '{s.name}', hash {s.digest()})")
     return EXIT_INPUT if failed else EXIT_OK
+
+
+def cmd_target(args: argparse.Namespace) -> int:
+    import json
+
+    from sim.scenario import load_scenario
+    from sim.target import Lever, Target, goal_seek, parse_at_most
+
+    scenario = load_scenario(args.scenario)
+    target = Target(args.metric, args.year, parse_at_most(args.at_most), args.confidence)
+    engine = args.engine or _default_engine()
+
+    def said(value: float, met: int, reps: int) -> None:
+        if not args.quiet:
+            print(f"  {args.lever} = {value:g}: {met}/{reps} replications meet the target",
+                  file=sys.stderr)
+
+    result = goal_seek(scenario, Lever(args.lever, args.from_date), target, reps=args.reps,
+                       seed=args.seed, engine=engine, step=args.step, low=args.min,
+                       high=args.max, progress=said)
+    print(result.sentence())
+    print(f"\n{args.lever:>20s} {'met':>9s} {'probability (Wilson 95%)':>26s}"
+          f" {args.metric + ' mean':>30s}")
+    for p in result.points:
+        print(f"{p.value:20g} {f'{p.met}/{p.reps}':>9s}"
+              f" {f'{p.share:.2f} ({p.share_low:.2f}-{p.share_high:.2f})':>26s}"
+              f" {p.metric_mean:30.4g}")
+    if result.non_monotone:
+        print(f"note: not monotone between {result.non_monotone}")
+    if args.out:
+        import pandas as pd
+
+        from sim.atomic import write_text_atomic
+
+        write_text_atomic(args.out / "target.json",
+                          json.dumps(result.to_dict(), indent=2, default=str))
+        write_text_atomic(args.out / "points.csv",
+                          pd.DataFrame([vars(p) for p in result.points]).to_csv(index=False))
+        print(f"results written to {args.out}")
+    return EXIT_OK
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    from sim.brief import BriefInputs, default_brief_path, load_brief_config, make_brief
+    from sim.brief_render import headline_text, write_brief
+    from sim.output import check_writable
+
+    path = args.config or default_brief_path()
+    config = load_brief_config(path)
+    update = {k: v for k, v in (("year", args.year),
+                                ("cost_per_investigator_year_gbp", args.cost_per_investigator))
+              if v is not None}
+    if args.no_target:
+        update["target"] = None
+    elif args.confidence is not None and config.target is not None:
+        update["target"] = config.target.model_copy(update={"confidence": args.confidence})
+    config = config.model_validate({**config.model_dump(by_alias=True), **update})
+    inputs = BriefInputs.from_config(config, path)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = args.out or Path("results") / f"brief-{stamp}"
+    check_writable(out)
+
+    def said(message: str) -> None:
+        if not args.quiet:
+            print(f"  {message}", file=sys.stderr)
+
+    brief = make_brief(config, inputs, reps=args.reps, seed=args.seed,
+                       engine=args.engine or _default_engine(), progress=said,
+                       argv=["brief", *(f"--{k.replace('_', '-')}={v}" for k, v in
+                                        vars(args).items() if k not in ("handler", "command")
+                                        and v not in (None, False))])
+    write_brief(brief, out, path)
+    print(headline_text(brief))
+    print(f"brief written to {out / 'brief.html'} and {out / 'brief.md'}"
+          f" ({brief.seconds:.0f} s)")
+    return EXIT_OK
 
 
 class _progress:

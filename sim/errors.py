@@ -7,6 +7,7 @@ anything else reaching the top level is a bug and exits 1.
 from __future__ import annotations
 
 import datetime as dt
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,22 @@ class InputError(Exception):
         return "\n".join(lines)
 
 
+class _Short(reprlib.Repr):
+    def repr_date(self, value: dt.date, level: int) -> str:
+        return value.isoformat()
+
+
+_SHORT = _Short()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 3, 8, 8
+_SHORT.maxstring = _SHORT.maxother = 100
+
+
 def _show(value: Any) -> str:
-    """A value as the user wrote it: dates as YYYY-MM-DD, text in quotes."""
+    """A value as the user wrote it: dates as YYYY-MM-DD, text in quotes. Shortened as it is
+    built, so a huge value (a YAML alias bomb) costs no more to show than a small one."""
     if isinstance(value, dt.date):
         return value.isoformat()
-    return repr(value)
+    return _SHORT.repr(value)
 
 
 class ScenarioError(InputError):
@@ -75,3 +87,6 @@ class ScenarioError(InputError):
 
     def render(self) -> str:
         return str(self)
+
+    def __reduce__(self):  # so a worker process can send it back whole
+        return (type(self), (self.file, self.problems))

@@ -12,7 +12,7 @@ is a complete, validated scenario, and `sim.cases` draws each case from its mont
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -102,6 +102,13 @@ class Regimes:
 
     scenarios: list  # list[Scenario]
     of_month: np.ndarray  # regime index per simulated month
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def cached(self, key: str, make):
+        """A value computed once per run (e.g. expected arrivals), reused by every replication."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
 
     @classmethod
     def for_scenario(cls, scenario, timeline: Timeline) -> Regimes:

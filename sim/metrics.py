@@ -61,6 +61,8 @@ GLOSSARY: dict[str, str] = {
     "psu.duration_wd.mean": "Mean working days from receipt to finalisation of PSU-investigated"
     " cases finalised in the period.",
     "met.duration_wd.mean": "The same for DPS and PSU cases together.",
+    "proceedings.proven.share": "Share of meetings, hearings and accelerated hearings"
+    " concluded in the period whose finding was proven (Met table of officers by finding).",
     "iopc.within_12m.share": "Share of IOPC investigations completed in the period that took at"
     " most 12 months (365 days) from the decision to investigate.",
     "iopc.over_18m.share": "Share of IOPC investigations completed in the period that took"
@@ -96,7 +98,7 @@ HEADLINE = (
     "met.duration_wd.mean", "hearings.awaiting.end", "officers.suspended.mean",
     "cost.suspended_gbp_per_year",
 )
-for _pool in ("dps", "psu"):
+for _pool in ("dps", "psu", "met"):
     for _stream in STREAMS:
         GLOSSARY[f"{_pool}.{_stream}.duration_wd.mean"] = (
             f"As {_pool}.duration_wd.mean, {_stream} cases only (Met tables 7 and 8).")
@@ -241,6 +243,9 @@ def measure(records: Records, scenario: Scenario, timeline: Timeline) -> Measure
             mean_of(f"{name}.{stream_name}.duration_wd.mean", r.finalised,
                     in_pool & (r.stream == s), wd_receipt)
     mean_of("met.duration_wd.mean", r.finalised, met, wd_receipt)
+    for s, stream_name in enumerate(STREAMS):
+        mean_of(f"met.{stream_name}.duration_wd.mean", r.finalised, met & (r.stream == s),
+                wd_receipt)
 
     iopc = r.pool == IOPC
     length = r.inv_end - r.inv_queued
@@ -255,6 +260,7 @@ def measure(records: Records, scenario: Scenario, timeline: Timeline) -> Measure
                         (ACCELERATED, "accelerated")):
         flow(f"{name}.held_per_year", None, r.proceedings_end, r.route == route)
     flow("officers.dismissed_per_year", None, r.finalised, r.dismissed)
+    mean_of("proceedings.proven.share", r.proceedings_end, r.route >= 0, r.proven * 1.0)
     hearing = r.route == HEARING
     stock("hearings.awaiting", r.hearing_queued, r.proceedings_end, hearing)
     mean_of("hearings.wait_days.mean", r.hearing_start, hearing, r.hearing_start - r.hearing_queued)

@@ -26,6 +26,7 @@ PURPOSES = (
     "effort.psu.complaints",
     "effort.psu.conduct",
     "hearing_durations",
+    "parameters",  # calibration draws per group of replications (sim/uncertainty.py)
 )
 _INDEX = {name: i for i, name in enumerate(PURPOSES)}
 

@@ -30,6 +30,8 @@ Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 SHARE_TOLERANCE = 1e-6
+MAX_SLOTS = 100_000  # case slots in one pool: far above any real one, and what an engine holds
+FIRST_YEAR, LAST_YEAR = 1900, 2200  # start dates the calendar (and bank holidays) can handle
 POOLS = ("iopc", "dps", "psu")
 STREAMS = ("complaints", "conduct")
 
@@ -54,7 +56,8 @@ class Step(Frozen):
 def _check_steps(steps: list[Step]) -> list[Step]:
     dates = [s.from_ for s in steps]
     if dates != sorted(dates) or len(set(dates)) != len(dates):
-        raise ValueError(f"steps must be in strictly increasing date order, got {dates}")
+        shown = ", ".join(d.isoformat() for d in dates)
+        raise ValueError(f"steps must be in strictly increasing date order, got {shown}")
     return steps
 
 
@@ -102,8 +105,9 @@ class Demand(Frozen):
     def _officers_ordered(cls, points: list[OfficerPoint]) -> list[OfficerPoint]:
         dates = [p.date for p in points]
         if dates != sorted(dates) or len(set(dates)) != len(dates):
+            shown = ", ".join(d.isoformat() for d in dates)
             raise ValueError(
-                f"officer points must be in strictly increasing date order, got {dates}"
+                f"officer points must be in strictly increasing date order, got {shown}"
             )
         return points
 
@@ -170,6 +174,15 @@ class Capacity(Frozen):
     )
 
     _order = field_validator("staff")(_check_steps)
+
+    @model_validator(mode="after")
+    def _not_absurd(self) -> Capacity:
+        if _max_slots(self) > MAX_SLOTS:
+            raise ValueError(
+                f"staff x cases_per_staff reaches {_max_slots(self):.3g} case slots; at most"
+                f" {MAX_SLOTS:,} (a pool larger than the whole Met)"
+            )
+        return self
 
 
 class StreamDurations(Frozen):
@@ -300,6 +313,9 @@ class Scenario(Frozen):
     @field_validator("start")
     @classmethod
     def _start_of_month(cls, day: dt.date) -> dt.date:
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ValueError(f"the start must be in the years {FIRST_YEAR} to {LAST_YEAR},"
+                             f" got {day}")
         if day.day != 1:
             raise ValueError(
                 f"the start must be the first day of a month (months are reported whole), got {day}"
@@ -421,10 +437,11 @@ def resolve_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 
 
 def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """`changes` over `base`: nested mappings merge, lists and values replace."""
+    """`changes` over `base`: nested mappings merge, lists and values replace. A distribution
+    that names its `dist` replaces the parent's whole (its parameters differ by kind)."""
     out = dict(base)
     for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and "dist" not in value:
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = value
@@ -442,7 +459,7 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the file ({exc})", file=path) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -451,12 +468,33 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
             f"malformed YAML{where}: {problem}", file=path,
             allowed="a YAML mapping of scenario fields",
         ) from None
+    if data is None:
+        raise InputError("the file is empty", file=path,
+                         allowed="a YAML mapping such as 'name: baseline'")
     if not isinstance(data, dict):
         raise InputError(
             "the file must hold a mapping of fields", file=path,
             value=type(data).__name__, allowed="a YAML mapping such as 'name: baseline'",
         )
     return data
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe loading that refuses a key given twice in one mapping (YAML would keep the last
+    silently, so a second `pools:` block would drop the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, list | dict):  # unhashable: let SafeLoader say so
+                break
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"the key '{key}' is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def scenario_from_dict(data: dict[str, Any], source: str | Path | None = None) -> Scenario:
@@ -478,7 +516,9 @@ def validation_problems(exc: ValidationError, source: str | Path | None) -> list
             message = "unknown key (misspelt, or not a field here)"
             allowed = "the fields documented in the README's scenario reference"
         if kind == "union_tag_invalid" or kind == "union_tag_not_found":
-            allowed = "dist: fixed, exponential, lognormal, gamma or empirical"
+            key = str(err.get("ctx", {}).get("discriminator", "dist")).strip("'")
+            tags = str(err.get("ctx", {}).get("expected_tags", _TAGS.get(key, "")))
+            allowed = f"{key}: {tags.replace(chr(39), '')}"
         shown = err.get("input")
         has_value = kind != "missing" and "input" in err and not isinstance(shown, dict)
         problems.append(
@@ -498,11 +538,15 @@ def _is_union_tag(part: Any) -> bool:
     )
 
 
+_TAGS = {"dist": "fixed, exponential, lognormal, gamma, empirical",
+         "kind": "grid, list, latin_hypercube, sobol, morris"}
 _ALLOWED = {
     "missing": "this field is required",
     "date_from_datetime_parsing": "a date written YYYY-MM-DD",
     "date_parsing": "a date written YYYY-MM-DD",
     "date_type": "a date written YYYY-MM-DD",
+    "date_from_datetime_inexact": "a date written YYYY-MM-DD",
+    "string_type": "text",
     "float_parsing": "a number",
     "float_type": "a number",
     "int_parsing": "a whole number",

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim.errors import InputError, ScenarioError
 from sim.scenario import (
@@ -79,6 +86,26 @@ class SweepFile(_Frozen):
                                       " (default: all)")
     design: GridDesign | ListDesign | SampledDesign = Field(discriminator="kind")
 
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, name: str) -> str:
+        from sim.engines import ENGINES
+
+        if name not in ENGINES:
+            raise ValueError(f"unknown engine '{name}'; one of {', '.join(ENGINES)}")
+        return name
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, names: list[str] | None) -> list[str] | None:
+        from sim.metrics import GLOSSARY
+
+        unknown = [n for n in names or [] if n not in GLOSSARY]
+        if unknown:
+            raise ValueError(f"unknown metric {', '.join(unknown)}: summary metrics such as"
+                             " iopc.open.end, listed in the README glossary")
+        return names
+
 
 class Sweep:
     """A loaded sweep: its file, base scenario data, and every point as parameter values."""
@@ -120,12 +147,19 @@ def load_sweep(path: str | Path) -> Sweep:
         problem = path_problem(base_data, name)
         if problem:
             raise InputError(problem, file=path, field=f"design.parameters.{name}")
+    from sim.run import plan_chunks
+
     for i, point in enumerate(sweep.points):
         try:
-            sweep.scenario(point)
+            scenario = sweep.scenario(point)
         except ScenarioError as exc:
             raise InputError(f"point {i} {point} makes an invalid scenario:\n{exc}",
                              file=path, field="design") from None
+        try:
+            plan_chunks(scenario, spec.reps)  # refuses a point too big to run, up front
+        except InputError as exc:
+            raise InputError(f"point {i} {point}: {exc.problem}", file=path,
+                             field=f"design ({exc.field})", allowed=exc.allowed) from None
     return sweep
 
 

@@ -8,7 +8,7 @@ the vectorised engine must agree with it.
 
 from __future__ import annotations
 
-import heapq
+import itertools
 from collections import deque
 
 import numpy as np
@@ -22,40 +22,63 @@ from sim.timeline import Timeline
 
 
 class SlotPool:
-    """Case slots whose number changes on dated steps; FCFS; lowest free slot first.
+    """Case slots whose number changes on dated steps; first come, first served.
 
-    SimPy's Resource cannot shrink while busy, so the pool keeps its own queue: a slot
-    above the current capacity finishes its case and then stays idle until reopened.
+    The rule for changes (shared with the vectorised engine, see `sim.capacity`): a rise
+    opens slots at once; a fall retires the slots that come free first: idle ones at once,
+    then busy ones as their cases end (an investigator who leaves finishes the case in
+    hand). SimPy's Resource cannot shrink while busy, so the pool keeps its own queue.
     """
 
     def __init__(self, env: simpy.Environment, times: np.ndarray, slots: np.ndarray) -> None:
         self.env = env
-        self.capacity = int(slots[0])
-        self.idle = list(range(int(slots.max())))  # a heap of idle slot numbers
-        self.waiting: deque[simpy.Event] = deque()
+        self.idle = int(slots[0])
+        self.busy: dict[int, float] = {}  # slot -> when its case ends
+        self.retiring: set[int] = set()
+        self.waiting: deque[tuple[simpy.Event, float]] = deque()
+        self._ids = itertools.count()
         env.process(self._follow(times[1:], slots[1:]))
 
-    def request(self) -> simpy.Event:
-        """An event that fires with a slot number once this case is at the front."""
+    def request(self, duration: float) -> simpy.Event:
+        """An event that fires with a slot once this case is at the front of the queue."""
         event = self.env.event()
-        self.waiting.append(event)
+        self.waiting.append((event, duration))
         self._dispatch()
         return event
 
     def release(self, slot: int) -> None:
-        heapq.heappush(self.idle, slot)
+        if slot in self.retiring:
+            self.retiring.remove(slot)
+            return
+        del self.busy[slot]
+        self.idle += 1
         self._dispatch()
 
     def _dispatch(self) -> None:
-        while self.waiting and self.idle and self.idle[0] < self.capacity:
-            self.waiting.popleft().succeed(heapq.heappop(self.idle))
+        while self.waiting and self.idle:
+            event, duration = self.waiting.popleft()
+            self.idle -= 1
+            slot = next(self._ids)
+            self.busy[slot] = self.env.now + duration
+            event.succeed(slot)
+
+    def _resize(self, target: int) -> None:
+        change = target - (self.idle + len(self.busy))
+        if change >= 0:
+            self.idle += change
+            self._dispatch()
+            return
+        closing = min(-change, self.idle)
+        self.idle -= closing
+        for slot in sorted(self.busy, key=self.busy.__getitem__)[: -change - closing]:
+            del self.busy[slot]
+            self.retiring.add(slot)
 
     def _follow(self, times: np.ndarray, slots: np.ndarray):
         for t, n in zip(times, slots, strict=True):
             if t > self.env.now:
                 yield self.env.timeout(t - self.env.now)
-            self.capacity = int(n)
-            self._dispatch()
+            self._resize(int(n))
 
 
 class DesEngine:
@@ -94,7 +117,7 @@ class DesEngine:
                 return
             pool = pools[d.pool[i]]
             t["inv_queued"][row] = env.now
-            slot = yield pool.request()
+            slot = yield pool.request(d.effort_days[i])
             t["inv_start"][row] = env.now
             yield env.timeout(d.effort_days[i])
             pool.release(slot)
@@ -107,7 +130,7 @@ class DesEngine:
                     t["trial_end"][row] = env.now
             if d.route[i] == HEARING:
                 t["hearing_queued"][row] = env.now
-                slot = yield panels.request()
+                slot = yield panels.request(d.proceedings_days[i])
                 t["hearing_start"][row] = env.now
                 yield env.timeout(d.proceedings_days[i])
                 panels.release(slot)

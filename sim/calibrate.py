@@ -1,0 +1,403 @@
+"""Calibration: fit the parameters the figures do not fix, by simulation, and say how well.
+
+Three kinds of number make up the baseline:
+
+* parameters computed directly from the figures (`sim.calibration_derived`, arithmetic shown);
+* parameters fitted here: effort distributions, case slots where staffing is not
+  published, hearing capacity, case-to-answer and suspension/restriction shares;
+* ASSUMPTIONs the targets cannot separate from a fitted parameter (named in `FIXED`).
+
+The fit runs a *calibration variant* of the baseline that reports 2019/20 to 2021/22 (the
+baseline itself reports from April 2021), with demand replaying the published volumes.
+Each evaluation runs the same replications with the same seed (common random numbers), so
+the objective is a deterministic, nearly smooth function of the parameters, and
+`scipy.optimize.least_squares` minimises the weighted residuals, each in units of half its
+tolerance. The parameter covariance is the Laplace (Gauss-Newton) approximation at the
+optimum, (J'J)^-1 scaled by the residual variance: an approximate posterior under a flat
+prior that treats each tolerance as two standard deviations of the published figure.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from sim.calibration_derived import derived
+from sim.calibration_targets import Target
+from sim.errors import InputError
+from sim.run import run_scenario
+from sim.scenario import resolve_extends, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TARGETS = ROOT / "calibration" / "targets.csv"
+DEFAULT_OUT = ROOT / "calibration"
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+FIT_REPS, REPORT_REPS, SEED = 20, 60, 20210401
+MAX_NFEV = 60
+DIFF_STEP = 0.04  # relative finite-difference step: large enough to see past CRN's steps
+Z90 = 1.6448536269514722
+
+#: the calibration variant: report 2019/20 to 2021/22; demand replays the published volumes
+VARIANT = {"name": "calibration", "start": "2019-04-01", "horizon_years": 3,
+           "warmup_years": 3, "demand": {"elasticity": 0.0, "inexperience_extra": 0.0}}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A fitted number; each path gets `estimate x coefficient` (tied fields share one)."""
+
+    name: str
+    paths: dict[str, float]
+    initial: float
+    lower: float
+    upper: float
+    targets: str  # which targets identify it, in words
+    identified_by: tuple[str, ...] = ()  # target id patterns (`x.*` a prefix)
+    needs_all: bool = False  # identified only when every pattern is among the fit's targets
+    note: str = ""
+
+
+PARAMS: tuple[Param, ...] = (
+    Param("psu_effort_complaints", {"pools.psu.investigation_days.complaints.mean": 1},
+          185, 30, 700, "time.psu.complaints.*, time.met.complaints.*",
+          ("time.psu.complaints.*", "time.met.complaints.*"), False,
+          "mean calendar days a PSU complaint investigation holds a slot"),
+    Param("psu_effort_conduct", {"pools.psu.investigation_days.conduct.mean": 1},
+          195, 30, 700, "time.psu.conduct.*, time.met.conduct.*",
+          ("time.psu.conduct.*", "time.met.conduct.*")),
+    Param("dps_effort_complaints", {"pools.dps.investigation_days.complaints.mean": 1},
+          250, 30, 900, "time.dps.complaints.*, time.met.complaints.*",
+          ("time.dps.complaints.*", "time.met.complaints.*")),
+    Param("dps_effort_conduct", {"pools.dps.investigation_days.conduct.mean": 1},
+          380, 30, 900, "time.dps.conduct.*, time.met.conduct.*",
+          ("time.dps.conduct.*", "time.met.conduct.*")),
+    Param("iopc_effort", {"pools.iopc.investigation_days.complaints.mean": 1,
+                          "pools.iopc.investigation_days.conduct.mean": 1},
+          240, 60, 900, "iopc.within12m.*", ("iopc.within12m.*",), False,
+          "one mean for complaints and conduct (tied)"),
+    Param("psu_case_to_answer", {"proceedings.case_to_answer.psu": 1}, 0.05, 0.005, 0.5,
+          "hear.meetings.*, hear.hearings.*, hear.dismissed.*",
+          ("hear.meetings.*", "hear.hearings.*", "hear.dismissed.*")),
+    Param("hearing_days", {"proceedings.hearing_days.mean": 1}, 180, 30, 600,
+          "stock.awaiting.*, hear.hearings.*", ("stock.awaiting.*", "hear.hearings.*"), False,
+          "mean days a hearing holds a panel (listing, preparation, hearing)"),
+    Param("suspended_scale", {"officers.suspended.iopc": 0.12, "officers.suspended.dps": 0.06},
+          1, 0.05, 3, "stock.suspended.2106", ("stock.suspended.2106",), False,
+          "IOPC:DPS:PSU = 2:1:0 (ASSUMPTION)"),
+    Param("restricted_scale", {"officers.restricted.iopc": 0.30, "officers.restricted.dps": 0.35,
+                               "officers.restricted.psu": 0.15},
+          1, 0.05, 2, "stock.restricted.2106", ("stock.restricted.2106",), False,
+          "IOPC:DPS:PSU = 0.30:0.35:0.15 (ASSUMPTION)"),
+)
+
+#: numbers the targets cannot separate from a fitted one, fixed by a stated assumption
+FIXED = {
+    "proceedings.panels.cases_per_staff": "panel slots and the time a hearing holds a panel"
+    " both make up the time in the hearing stage, which the awaiting-hearing stock and the"
+    " hearings held measure together: the slots are fixed (ASSUMPTION, 12 chairs x 3, the"
+    " level the hearings_capacity scenario starts from) and the hearing time fitted",
+    "pools.psu.cases_per_staff": "PSU case slots: the 2019/20 figure covers 10 months, so the"
+    " monthly complaint rate rose only 3% into 2020/21 (not 24%); no target shows a PSU queue"
+    " forming, and local conduct times fell while complaint times rose in the same units."
+    " Not identified: ASSUMPTION, 160 staff x 5 cases",
+    "pools.dps.cases_per_staff": "DPS durations fell from 2019/20 to 2020/21 while demand rose,"
+    " so no DPS queue is visible: slots are bounded below, not identified (ASSUMPTION, 4)",
+    "pools.iopc.cases_per_staff": "no target sees an IOPC queue separately from effort"
+    " (ASSUMPTION, 2 cases per investigator)",
+    "cps.decision_days": "no target covers CPS time (IOPC durations end at the investigation);"
+    " ASSUMPTION, 120 days",
+    "pools.*.investigation_days.*.cv": "one mean per target; shapes are ASSUMPTIONs",
+}
+
+
+# ------------------------------------------------------------------ paths and overlays
+
+
+def _key(part: str) -> Any:
+    return int(part) if part.isdigit() else part
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path in nested dicts and lists (`a.b.0.value`)."""
+    *parents, last = [_key(p) for p in path.split(".")]
+    node: Any = data
+    for p in parents:
+        node = node[p]
+    node[last] = value
+
+
+def get_path(data: dict[str, Any], path: str) -> Any:
+    node: Any = data
+    for p in path.split("."):
+        node = node[_key(p)]
+    return node
+
+
+def overlay_of(full: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """The part of `full` under `paths`, nested; a path into a list takes the whole list."""
+    out: dict[str, Any] = {}
+    for path in paths:
+        parts = path.split(".")
+        cut = next((i for i, p in enumerate(parts) if p.isdigit()), len(parts))
+        keep = ".".join(parts[:cut])
+        node = out
+        for p in parts[:cut - 1]:
+            node = node.setdefault(p, {})
+        node[parts[cut - 1]] = copy.deepcopy(get_path(full, keep))
+    return out
+
+
+def round_sig(x: float, digits: int = 4) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+def param_values(params: tuple[Param, ...], theta: np.ndarray) -> dict[str, float]:
+    """Scenario field values for a parameter vector (rounded as they are written)."""
+    out = {}
+    for p, v in zip(params, theta, strict=True):
+        for path, coef in p.paths.items():
+            out[path] = round_sig(v * coef)
+    return out
+
+
+#: shares that must sum to 1: the last of each group takes the remainder after rounding
+SHARE_GROUPS = (
+    tuple(f"assessment.complaints.{o}" for o in
+          ("outside_schedule3", "otherwise", "reflective_practice", "iopc", "dps", "psu")),
+    tuple(f"assessment.conduct.{o}" for o in
+          ("outside_schedule3", "otherwise", "reflective_practice", "iopc", "dps", "psu")),
+    ("iopc_referral.independent", "iopc_referral.directed", "iopc_referral.local"),
+    tuple(f"iopc_referral.local_routing.{o}" for o in ("psu", "dps", "none")),
+    tuple(f"proceedings.route.{o}" for o in ("meeting", "hearing", "accelerated")),
+)
+
+
+def derived_values() -> dict[str, float]:
+    """Derived values at four significant figures; shares of a split still sum to 1."""
+    out = {d.path: round_sig(d.value) for d in derived()}
+    for group in SHARE_GROUPS:
+        *head, last = group
+        out[last] = round(1.0 - sum(out[p] for p in head), 6)
+    return out
+
+
+def base_dict(baseline: Path = BASELINE) -> dict[str, Any]:
+    """The baseline as a dict with the derived values applied (fitted ones come later)."""
+    data = resolve_extends(Path(baseline))
+    for path, value in derived_values().items():
+        set_path(data, path, value)
+    return data
+
+
+def with_values(data: dict[str, Any], values: dict[str, float],
+                changes: dict[str, Any] | None = None) -> dict[str, Any]:
+    from sim.scenario import deep_merge
+
+    out = copy.deepcopy(data)
+    for path, value in values.items():
+        set_path(out, path, value)
+    return deep_merge(out, changes) if changes else out
+
+
+# ------------------------------------------------------------------ the fit
+
+
+@dataclass
+class Evaluation:
+    """Per target: the model's per-replication values at one parameter vector."""
+
+    theta: np.ndarray
+    values: dict[str, np.ndarray]
+
+    def mean(self, t: Target) -> float:
+        v = self.values[t.target_id]
+        v = v[~np.isnan(v)]
+        return float(v.mean()) if v.size else float("nan")
+
+    def quantile(self, t: Target, q: float) -> float:
+        v = self.values[t.target_id]
+        v = v[~np.isnan(v)]
+        return float(np.quantile(v, q)) if v.size else float("nan")
+
+
+@dataclass
+class Problem:
+    """What to fit: a base scenario dict, the parameters, the targets, and the run settings."""
+
+    base: dict[str, Any]
+    params: tuple[Param, ...]
+    targets: list[Target]
+    fit_targets: list[Target]
+    reps: int = FIT_REPS
+    seed: int = SEED
+    engine: str = "mc"
+    variant: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(VARIANT))
+    evaluations: int = 0
+
+    def scenario(self, theta: np.ndarray, variant: bool = True):
+        values = param_values(self.params, theta)
+        return scenario_from_dict(with_values(self.base, values,
+                                              self.variant if variant else None))
+
+    def evaluate(self, theta: np.ndarray, reps: int | None = None) -> Evaluation:
+        self.evaluations += 1
+        result = run_scenario(self.scenario(theta), reps or self.reps, self.seed, self.engine)
+        years = [label for label, _, _ in result.timeline.fiscal_years]
+        months = [m.strftime("%Y-%m") for m in result.timeline.report_months]
+        values = {t.target_id: t.values(result.measured, years, months) for t in self.targets}
+        return Evaluation(np.asarray(theta, dtype=float), values)
+
+    def residuals(self, ev: Evaluation, targets: list[Target] | None = None) -> np.ndarray:
+        """Weighted errors in units of half the tolerance (a tolerance is two sigma)."""
+        out = []
+        for t in targets or self.fit_targets:
+            m = ev.mean(t)
+            r = (m - t.published) / (t.tolerance_abs / 2) if np.isfinite(m) else 10.0
+            out.append(np.sqrt(t.weight) * r)
+        return np.array(out)
+
+
+@dataclass
+class Fit:
+    problem: Problem
+    theta: np.ndarray
+    cov: np.ndarray
+    evaluation: Evaluation
+    nfev: int
+    cost: float
+    seconds: float
+    message: str
+
+    def sd(self) -> np.ndarray:
+        return np.sqrt(np.clip(np.diag(self.cov), 0, None))
+
+    def interval(self) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.array([p.lower for p in self.problem.params])
+        hi = np.array([p.upper for p in self.problem.params])
+        return (np.clip(self.theta - Z90 * self.sd(), lo, hi),
+                np.clip(self.theta + Z90 * self.sd(), lo, hi))
+
+
+def fit(problem: Problem, max_nfev: int = MAX_NFEV, report_reps: int = REPORT_REPS,
+        progress: Callable[[str], None] | None = None,
+        free: tuple[bool, ...] | None = None) -> Fit:
+    """Least squares over the free parameters, in units of their initial values; the others
+    stay at their initial values."""
+    started = time.perf_counter()
+    n = len(problem.params)
+    idx = np.flatnonzero(free if free is not None else [True] * n)
+    scale = np.array([p.initial for p in problem.params], dtype=float)
+    lower = np.array([p.lower for p in problem.params]) / scale
+    upper = np.array([p.upper for p in problem.params]) / scale
+    cache: dict[tuple, np.ndarray] = {}
+
+    def full(zf: np.ndarray) -> np.ndarray:
+        z = np.ones(n)
+        z[idx] = zf
+        return _rounded(problem.params, z * scale)
+
+    def objective(zf: np.ndarray) -> np.ndarray:
+        theta = full(zf)
+        key = tuple(theta)
+        if key not in cache:
+            cache[key] = problem.residuals(problem.evaluate(theta))
+            if progress:
+                progress(f"evaluation {len(cache)}: sum of squares {np.sum(cache[key]**2):.2f}")
+        return cache[key]
+
+    cov = np.zeros((n, n))
+    if idx.size:
+        result = least_squares(objective, np.ones(idx.size), bounds=(lower[idx], upper[idx]),
+                               diff_step=DIFF_STEP, max_nfev=max_nfev, x_scale=1.0,
+                               method="trf")
+        theta = full(result.x)
+        cov[np.ix_(idx, idx)] = _laplace_cov(result.jac, result.fun, scale[idx])
+        for i in idx[_flat_directions(result.jac)]:  # not identified: uniform over bounds
+            p = problem.params[i]
+            cov[i, :] = cov[:, i] = 0.0
+            cov[i, i] = (p.upper - p.lower) ** 2 / 12
+        nfev, cost, message = int(result.nfev), float(result.cost), str(result.message)
+    else:
+        theta, nfev, cost, message = full(np.ones(0)), 0, float("nan"), "nothing to fit"
+    evaluation = problem.evaluate(theta, reps=report_reps)
+    return Fit(problem, theta, cov, evaluation, nfev, cost,
+               time.perf_counter() - started, message)
+
+
+def _rounded(params: tuple[Param, ...], theta: np.ndarray) -> np.ndarray:
+    """Parameters at four significant figures: the fit evaluates what the files hold."""
+    lo = np.array([p.lower for p in params])
+    hi = np.array([p.upper for p in params])
+    return np.array([round_sig(v) for v in np.clip(theta, lo, hi)])
+
+
+def _laplace_cov(jac: np.ndarray, fun: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """(J'J)^-1 s^2 in parameter units; s^2 = max(1, residual variance) absorbs misfit."""
+    m, n = jac.shape
+    dof = max(m - n, 1)
+    s2 = max(1.0, float(np.sum(fun**2)) / dof)
+    cov_z = np.linalg.pinv(jac.T @ jac) * s2
+    return cov_z * np.outer(scale, scale)
+
+
+def _flat_directions(jac: np.ndarray) -> np.ndarray:
+    """Parameters the targets did not move at all (a zero Jacobian column)."""
+    return np.linalg.norm(jac, axis=0) < 1e-9
+
+
+def select_targets(targets: list[Target], until: str | None) -> list[Target]:
+    """Targets whose period ends by the fiscal year `until` (all when None)."""
+    if until is None:
+        return list(targets)
+    chosen = [t for t in targets if t.last_fiscal_year() <= until]
+    if not chosen:
+        raise InputError("no targets fall in or before this year", field="--until",
+                         value=until, allowed="a fiscal year such as 2019/20")
+    return chosen
+
+
+def identified(params: tuple[Param, ...], fit_targets: list[Target]) -> tuple[bool, ...]:
+    """Whether any fitted target names each parameter (the rest stay at their initial value)."""
+    ids = {t.target_id for t in fit_targets}
+    out = []
+    for p in params:
+        seen = [any(_matches(i, pat) for i in ids) for pat in p.identified_by]
+        out.append(all(seen) if p.needs_all else any(seen))
+    return tuple(out)
+
+
+def _matches(target_id: str, pattern: str) -> bool:
+    if pattern.endswith("*"):
+        return target_id.startswith(pattern[:-1])
+    return target_id == pattern
+
+
+def calibrate(targets_path: Path = DEFAULT_TARGETS, out_dir: Path = DEFAULT_OUT,
+              until: str | None = None, reps: int = FIT_REPS, report_reps: int = REPORT_REPS,
+              seed: int = SEED, engine: str = "mc", max_nfev: int = MAX_NFEV,
+              progress: Callable[[str], None] | None = None) -> tuple[Fit, list[Path]]:
+    """Fit, then write the overlay, ranges, target table, chart and report to `out_dir`."""
+    from sim.calibration_report import write_calibration
+    from sim.calibration_targets import load_targets
+
+    targets = load_targets(targets_path)
+    fit_targets = select_targets(targets, until)
+    free = identified(PARAMS, fit_targets)
+    problem = Problem(base_dict(), PARAMS, targets, fit_targets, reps, seed, engine)
+    result = fit(problem, max_nfev, report_reps, progress, free)
+    settings = {"targets_file": str(targets_path), "until": until, "fit_reps": reps,
+                "report_reps": report_reps, "seed": seed, "engine": engine,
+                "max_nfev": max_nfev, "nfev": result.nfev, "evaluations": problem.evaluations,
+                "cost": result.cost, "seconds": result.seconds, "optimizer": result.message,
+                "variant": VARIANT}
+    return result, write_calibration(result, free, out_dir, settings, until)
+
+
+__all__ = ["FIXED", "PARAMS", "Fit", "Param", "Problem", "calibrate", "fit", "select_targets"]

@@ -1,0 +1,266 @@
+"""Write a calibration: the fitted overlay, parameter ranges, the target table, a chart, a page.
+
+Files (each written whole, atomically): `fitted.yaml` (the scenario overlay: derived and
+fitted values, each commented with its source), `parameters.csv` (estimate and 90% range),
+`covariance.csv`, `report.csv` (per target: published, model mean and 90% interval, error,
+pass), `published_vs_modelled.png`, `report.html` and `calibration.json` (settings).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.atomic import write_text_atomic, write_with
+from sim.calibrate import (
+    FIXED,
+    Fit,
+    base_dict,
+    derived_values,
+    overlay_of,
+    param_values,
+    round_sig,
+    with_values,
+)
+from sim.calibration_derived import derived
+from sim.report import fmt, image, page
+
+OVERLAY_HEADER = """\
+# Calibrated values for the baseline, written by `ccsim calibrate` (do not edit by hand).
+# Derived: computed from published figures (shared/domain/figures.csv ids), arithmetic shown.
+# FITTED: simulation-based least squares against calibration/targets.csv; see
+# calibration/report.html for the fit and calibration/parameters.csv for the 90% ranges.
+# scenarios/baseline.yaml holds the same values (tests/test_calibration.py checks it).
+"""
+
+
+def target_table(fit: Fit) -> pd.DataFrame:
+    ev, fitted_ids = fit.evaluation, {t.target_id for t in fit.problem.fit_targets}
+    rows = []
+    for t in fit.problem.targets:
+        mean = ev.mean(t)
+        err = mean - t.published
+        rows.append({
+            "target_id": t.target_id, "figure_id": t.figure_id, "metric": t.metric,
+            "period": t.period, "kind": t.kind, "published": t.published,
+            "model_mean": mean, "model_p05": ev.quantile(t, 0.05),
+            "model_p95": ev.quantile(t, 0.95), "error": err,
+            "error_rel": err / t.published if t.published else np.nan,
+            "tolerance": t.tolerance, "tolerance_type": t.tolerance_type,
+            "pass": bool(np.isfinite(mean) and abs(err) <= t.tolerance_abs + 1e-12),
+            "in_fit": t.target_id in fitted_ids, "weight": t.weight, "basis": t.basis,
+        })
+    return pd.DataFrame(rows)
+
+
+def parameter_table(fit: Fit, free: tuple[bool, ...]) -> pd.DataFrame:
+    lo, hi = fit.interval()
+    rows = []
+    for i, p in enumerate(fit.problem.params):
+        rows.append({
+            "parameter": p.name, "paths": "; ".join(f"{k} x {v:g}" for k, v in p.paths.items()),
+            "estimate": fit.theta[i], "sd": fit.sd()[i] if free[i] else 0.0,
+            "p05": lo[i] if free[i] else fit.theta[i], "p95": hi[i] if free[i] else fit.theta[i],
+            "initial": p.initial, "lower_bound": p.lower, "upper_bound": p.upper,
+            "fitted": free[i], "identified_by": p.targets, "note": p.note,
+        })
+    return pd.DataFrame(rows)
+
+
+def overlay_yaml(fit: Fit, free: tuple[bool, ...]) -> str:
+    """The overlay: derived then fitted values, nested as in a scenario, commented."""
+    dvals = derived_values()
+    pvals = param_values(fit.problem.params, fit.theta)
+    comments = {d.path: f"{d.sources}: {d.arithmetic}" for d in derived()}
+    lo, hi = fit.interval()
+    for i, p in enumerate(fit.problem.params):
+        for path, coef in p.paths.items():
+            if free[i]:
+                comments[path] = (f"FITTED to {p.targets} (90% range {round_sig(lo[i] * coef, 3)}"
+                                  f" to {round_sig(hi[i] * coef, 3)})")
+            else:
+                comments[path] = "not fitted (no target in the fit window): initial value"
+    full = with_values(base_dict(), {**dvals, **pvals})
+    tree = overlay_of(full, [*dvals, *pvals])
+    return OVERLAY_HEADER + "\n".join(_emit(tree, comments, "", 0)) + "\n"
+
+
+def _emit(node: dict[str, Any], comments: dict[str, str], prefix: str, depth: int) -> list[str]:
+    pad, out = "  " * depth, []
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.append(f"{pad}{key}:")
+            out += _emit(value, comments, f"{path}.", depth + 1)
+        elif isinstance(value, list):
+            out.append(f"{pad}{key}:")
+            for i, item in enumerate(value):
+                flow = ", ".join(f"{k}: {v}" for k, v in item.items())
+                note = comments.get(f"{path}.{i}.value", "")
+                out.append(f"{pad}  - {{{flow}}}" + (f"  # {note}" if note else ""))
+        else:
+            note = comments.get(path, "")
+            out.append(f"{pad}{key}: {value}" + (f"  # {note}" if note else ""))
+    return out
+
+
+def chart(table: pd.DataFrame, path: Path) -> None:
+    """Model / published per target: dot at the mean, line for the 90% interval, band for
+    the tolerance; green passes, red fails."""
+    n = len(table)
+    fig = Figure(figsize=(9, 0.28 * n + 1.5), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(n)[::-1]
+    pub = table.published.to_numpy(float)
+    tol = np.where(table.tolerance_type == "rel", table.tolerance,
+                   table.tolerance / np.abs(pub))
+    ax.barh(y, 2 * tol, left=1 - tol, height=0.7, color="#dddddd", label="tolerance")
+    ratio = table.model_mean / pub
+    colours = np.where(table["pass"], "#2e8b57", "#d1495b")
+    ax.hlines(y, table.model_p05 / pub, table.model_p95 / pub, color="#555", lw=1,
+              label="model 90% interval")
+    ax.scatter(ratio, y, c=colours, zorder=3, s=18, label="model mean")
+    ax.axvline(1, color="#1b6ca8", lw=1)
+    ax.set_yticks(y, [f"{a} ({p})" for a, p in zip(table.target_id, table.figure_id,
+                                                   strict=True)], fontsize=7)
+    ax.set_xlabel("model / published (1 = the published figure)")
+    ax.set_title("Published against modelled, per calibration target")
+    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+
+
+def _table_html(table: pd.DataFrame) -> list[str]:
+    out = ["<table><tr><th>target</th><th>figure</th><th>model metric</th><th>period</th>"
+           "<th>published</th><th>model mean</th><th>model 90%</th><th>error</th>"
+           "<th>tolerance</th><th>result</th><th>in fit</th><th>basis</th></tr>"]
+    for _, r in table.iterrows():
+        tol = f"±{r.tolerance:.0%}" if r.tolerance_type == "rel" else f"±{r.tolerance:g}"
+        err = f"{r.error_rel:+.1%}" if r.tolerance_type == "rel" else f"{r.error:+.3f}"
+        result = "pass" if r["pass"] else "<span class='sig'>FAIL</span>"
+        out.append(
+            f"<tr><td>{html.escape(r.target_id)}</td><td>{r.figure_id}</td>"
+            f"<td>{html.escape(r.metric)}</td><td>{r.period}</td><td>{fmt(r.published)}</td>"
+            f"<td>{fmt(r.model_mean)}</td><td>{fmt(r.model_p05)} to {fmt(r.model_p95)}</td>"
+            f"<td>{err}</td><td>{tol}</td><td>{result}</td><td>{'yes' if r.in_fit else 'no'}"
+            f"</td><td class='note'>{html.escape(r.basis)}</td></tr>")
+    out.append("</table>")
+    return out
+
+
+def _params_html(params: pd.DataFrame) -> list[str]:
+    out = ["<table><tr><th>parameter</th><th>estimate</th><th>90% range</th><th>sd</th>"
+           "<th>initial</th><th>fitted</th><th>identified by</th><th>fields</th></tr>"]
+    for _, r in params.iterrows():
+        out.append(
+            f"<tr><td>{r.parameter}</td><td>{fmt(r.estimate)}</td><td>{fmt(r.p05)} to "
+            f"{fmt(r.p95)}</td><td>{fmt(r.sd)}</td><td>{fmt(r.initial)}</td>"
+            f"<td>{'yes' if r.fitted else 'no'}</td><td class='note'>"
+            f"{html.escape(r.identified_by)}</td><td class='note'>{html.escape(r.paths)}"
+            f"{'; ' + html.escape(r.note) if r.note else ''}</td></tr>")
+    out.append("</table>")
+    return out
+
+
+def _derived_html() -> list[str]:
+    values = derived_values()
+    out = ["<table><tr><th>field</th><th>value</th><th>arithmetic</th><th>sources</th></tr>"]
+    for d in derived():
+        out.append(f"<tr><td>{d.path}</td><td>{values[d.path]:g}</td><td class='note'>"
+                   f"{html.escape(d.arithmetic)}</td><td class='note'>{html.escape(d.sources)}"
+                   "</td></tr>")
+    out.append("</table>")
+    return out
+
+
+def holdout_text(table: pd.DataFrame, until: str) -> str:
+    """Plain text of how the forecast beyond `until` compares with the published figures."""
+    later = table[~table.in_fit]
+    if later.empty:
+        return f"No targets after {until}."
+    lines = [f"Hold-out: fitted on targets up to {until} only; forecast of the later targets:"]
+    for _, r in later.iterrows():
+        err = f"{r.error_rel:+.1%}" if r.tolerance_type == "rel" else f"{r.error:+.3f}"
+        lines.append(f"- {r.target_id} ({r.figure_id}, {r.period}): published {r.published:g},"
+                     f" forecast {r.model_mean:.4g} (90% {r.model_p05:.4g} to "
+                     f"{r.model_p95:.4g}), error {err}: {'within' if r['pass'] else 'OUTSIDE'}"
+                     " tolerance")
+    n_pass = int(later["pass"].sum())
+    lines.append(f"{n_pass} of {len(later)} later targets within tolerance.")
+    return "\n".join(lines)
+
+
+def write_calibration(fit: Fit, free: tuple[bool, ...], out_dir: Path, settings: dict,
+                      until: str | None = None) -> list[Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = target_table(fit)
+    params = parameter_table(fit, free)
+    written = []
+
+    def put(name: str, text: str) -> None:
+        write_text_atomic(out_dir / name, text)
+        written.append(out_dir / name)
+
+    put("fitted.yaml", overlay_yaml(fit, free))
+    put("parameters.csv", params.to_csv(index=False, float_format="%.6g"))
+    names = [p.name for p in fit.problem.params]
+    cov = pd.DataFrame(fit.cov, index=names, columns=names)
+    put("covariance.csv", cov.to_csv(float_format="%.6g", index_label="parameter"))
+    put("report.csv", table.to_csv(index=False, float_format="%.6g"))
+    chart(table, out_dir / "published_vs_modelled.png")
+    written.append(out_dir / "published_vs_modelled.png")
+    settings = {**settings, "targets_passed": int(table["pass"].sum()),
+                "targets": len(table), "failed": table.target_id[~table["pass"]].tolist()}
+    put("calibration.json", json.dumps(settings, indent=2, default=str))
+    hold = holdout_text(table, until) if until else ""
+    put("report.html", _page(fit, table, params, settings, hold,
+                             out_dir / "published_vs_modelled.png"))
+    if until:
+        put("holdout.txt", hold + "\n")
+    return written
+
+
+def _page(fit: Fit, table, params, settings, hold: str, png: Path) -> str:
+    esc = html.escape
+    n_pass, n = int(table["pass"].sum()), len(table)
+    title = "ccsim calibration" + (f" (hold-out: fitted up to {settings['until']})"
+                                   if settings.get("until") else "")
+    body = [
+        f"<h1>{esc(title)}</h1>",
+        f"<p>{n_pass} of {n} targets within tolerance. Fit: {settings['fit_reps']} replications"
+        f" per evaluation, {settings['nfev']} evaluations of the objective, seed"
+        f" {settings['seed']}, engine {esc(settings['engine'])}, {settings['seconds']:.0f} s;"
+        f" model values below from {settings['report_reps']} replications at the fitted"
+        " values. The same command and seed reproduce these numbers.</p>",
+        "<p>The calibration variant of the baseline reports 2019/20 to 2021/22 (start"
+        " 2019-04-01, three years' warm-up) with demand replaying the published volumes"
+        " (no officer elasticity). Durations are means over cases finalised in the year, as"
+        " published. Tolerances: volumes ±5%, mean durations ±10%, shares ±5 points, stocks"
+        " ±20% (the issue); counts of rare events (meetings, hearings, dismissals) ±2/√N, the"
+        " Poisson precision of one year's published count.</p>",
+        *([f"<h2>Hold-out</h2><pre>{esc(hold)}</pre>"] if hold else []),
+        "<h2>Targets: published against modelled</h2>", image(png), *_table_html(table),
+        "<h2>Fitted parameters</h2>",
+        "<p>Ranges are 90% intervals from the Laplace approximation at the optimum:"
+        " covariance (J'J)<sup>-1</sup> s², J the Jacobian of the residuals (each error in"
+        " units of half its tolerance, i.e. a tolerance is read as two standard deviations of"
+        " the published figure), s² = max(1, residual variance), so a misfit widens the"
+        " ranges. It reuses the optimiser's Jacobian, so it costs nothing extra; a bootstrap"
+        " would need a refit per resample, beyond the ten-minute budget.</p>",
+        *_params_html(params),
+        "<h2>Fixed by assumption (not separable by the targets)</h2><ul>",
+        *(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in FIXED.items()), "</ul>",
+        "<h2>Derived from the figures (no fitting)</h2>", *_derived_html(),
+        "<details><summary>Settings</summary><pre>"
+        + esc(json.dumps(settings, indent=2, default=str)) + "</pre></details>",
+    ]
+    return page(title, body)
+
+
+__all__ = ["holdout_text", "overlay_yaml", "target_table", "write_calibration"]
