@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import sim
 from sim import __version__
+from sim.engines import DEFAULT_ENGINE, ENGINES
 from sim.errors import InputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -41,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="scenario YAML (default: the shipped baseline)")
     run.add_argument("--reps", type=int, default=100, help="replications (default 100)")
     run.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    run.add_argument("--engine", default="des", help="des (SimPy) or mc (vectorised)")
+    run.add_argument("--engine", default=DEFAULT_ENGINE, choices=ENGINES,
+                     help="mc (vectorised, default) or des (SimPy reference)")
+    run.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                     help="processes to share the replications (default: all cores)")
     run.add_argument("--out", type=Path, help="run directory (default results/<name>-<time>)")
     run.add_argument("--chunk-size", type=int, help="replications simulated at once")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
@@ -72,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("alternatives", nargs="+", type=Path, help="options to compare with it")
     comp.add_argument("--reps", type=int, default=100, help="replications (default 100)")
     comp.add_argument("--seed", type=int, default=1, help="random seed shared by all")
-    comp.add_argument("--engine", default="des", help="des (SimPy) or mc (vectorised)")
+    comp.add_argument("--engine", default=DEFAULT_ENGINE, choices=ENGINES,
+                      help="mc (vectorised, default) or des (SimPy reference)")
     comp.add_argument("--out", type=Path, help="output directory (default results/compare-...)")
     comp.add_argument("--quiet", action="store_true", help="no progress bar")
     comp.set_defaults(handler=cmd_compare)
@@ -168,7 +174,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 progress=advance)
         else:
             result = run_scenario(scenario, args.reps, args.seed, args.engine,
-                                  args.chunk_size, progress=advance)
+                                  args.chunk_size, progress=advance, workers=args.workers)
     write_run(result, out)
     if not args.quiet:
         _print_headline(result)
@@ -193,7 +199,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_writable(out)
     total = args.reps * len(scenarios)
     with _progress(total, args.quiet, f"compare [{args.engine}]") as advance:
-        result = compare(scenarios, args.reps, args.seed, args.engine, progress=advance)
+        result = compare(scenarios, args.reps, args.seed, args.engine, progress=advance,
+                         workers=os.cpu_count() or 1)
     table = result.table()
     write_comparison(result, out)
     _print_comparison(table)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.engines import DEFAULT_ENGINE
 from sim.errors import InputError
 from sim.metrics import Measured
 from sim.run import RunResult, run_scenario
@@ -86,12 +87,14 @@ def compare(
     scenarios: list[Scenario],
     reps: int,
     seed: int,
-    engine: str = "des",
+    engine: str = DEFAULT_ENGINE,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> Comparison:
     """Run the base and every alternative with the same seed."""
     base, *alternatives = scenarios
     for alt in alternatives:
         check_comparable(base, alt, alt.name)
-    results = [run_scenario(s, reps, seed, engine, progress=progress) for s in scenarios]
+    results = [run_scenario(s, reps, seed, engine, progress=progress, workers=workers)
+               for s in scenarios]
     return Comparison(results[0], results[1:])

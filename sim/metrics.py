@@ -195,8 +195,10 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 def measure(records: Records, scenario: Scenario, timeline: Timeline) -> Measured:
     """Every metric for every replication of a chunk of records."""
     out = Measured(records.replications.copy())
-    p = _Periods(records, timeline)
-    r = records
+    # A case over before day 0 counts in no metric (every period starts at 0 or later):
+    # dropping it first makes each metric below cheaper, exactly.
+    r = records.subset(~(records.finalised < 0))
+    p = _Periods(r, timeline)
     horizon_years = timeline.horizon_days / DAYS_PER_YEAR
 
     def flow(name: str, monthly_name: str | None, t: np.ndarray, mask: np.ndarray) -> None:

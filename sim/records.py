@@ -75,6 +75,12 @@ class Records:
             col = self.columns[f]
             col[col >= horizon_days] = np.nan
 
+    def subset(self, keep: np.ndarray) -> Records:
+        """The same replications with only the cases in `keep`."""
+        return Records(self.replications, self.rep[keep], self.monthly_cases,
+                       self.monthly_allegations, self.monthly_outcomes,
+                       {k: v[keep] for k, v in self.columns.items()})
+
     def offsets(self) -> np.ndarray:
         """Row index where each replication's cases begin (and the total at the end)."""
         counts = np.bincount(self.rep, minlength=self.n_reps)

@@ -8,13 +8,16 @@ not depend on the chunk size or on which process ran which chunk.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing as mp
 import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
 
 from sim import __version__
 from sim.cases import draw_replication
-from sim.engines import get_engine
+from sim.engines import DEFAULT_ENGINE, get_engine
 from sim.errors import InputError
 from sim.levers import Regimes
 from sim.metrics import Measured, measure
@@ -25,6 +28,7 @@ MAX_REPS = 100_000
 MAX_SEED = 2**63 - 1
 BYTES_PER_CASE = 200  # records (12 times, 8 flags) plus draws and working copies
 MEMORY_BUDGET_BYTES = 2 * 2**30  # per chunk of replications
+MAX_CHUNK = 500  # replications at once: enough to amortise the MC's per-case loop
 MEMORY_SHARE = 0.75  # of the machine's memory a whole run may plan to use
 
 
@@ -74,7 +78,7 @@ def plan_chunks(scenario: Scenario, reps: int, chunk_size: int | None = None) ->
     check_run_size(reps)
     per_rep = max(expected_cases_per_replication(scenario) * BYTES_PER_CASE, 1.0)
     if chunk_size is None:
-        chunk_size = int(max(1, min(reps, MEMORY_BUDGET_BYTES // per_rep, 250)))
+        chunk_size = int(max(1, min(reps, MEMORY_BUDGET_BYTES // per_rep, MAX_CHUNK)))
     if per_rep > MEMORY_BUDGET_BYTES:
         raise InputError(
             f"one replication would need about {per_rep / 2**30:.1f} GiB of memory,"
@@ -122,25 +126,56 @@ def run_scenario(
     scenario: Scenario,
     reps: int,
     seed: int,
-    engine: str = "des",
+    engine: str = DEFAULT_ENGINE,
     chunk_size: int | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> RunResult:
-    """Simulate `reps` replications and measure every metric for each."""
+    """Simulate `reps` replications and measure every metric for each.
+
+    With `workers` > 1, chunks run in that many processes; the results are identical
+    (each replication has its own random streams), only sooner.
+    """
     check_run_size(reps, seed)
-    sim_engine = get_engine(engine, scenario)
+    get_engine(engine, scenario)  # refuse an unknown engine or unsupported feature up front
     timeline = Timeline.for_scenario(scenario)
     regimes = Regimes.for_scenario(scenario, timeline)
     started = _now()
-    parts = []
-    for chunk in plan_chunks(scenario, reps, chunk_size):
-        draws = [draw_replication(scenario, timeline, seed, r, regimes) for r in chunk]
-        records = sim_engine.simulate(scenario, timeline, draws)
-        parts.append(measure(records, scenario, timeline))
-        if progress:
-            progress(len(chunk))
+    chunks = plan_chunks(scenario, reps, chunk_size)
+    if workers > 1 and len(chunks) < workers and chunk_size is None:
+        chunks = plan_chunks(scenario, reps, -(-reps // workers))
+    job = partial(_run_chunk, scenario, timeline, regimes, seed, engine)
+    if workers > 1 and len(chunks) > 1:
+        parts = _in_processes(job, chunks, workers, progress)
+    else:
+        parts = []
+        for chunk in chunks:
+            parts.append(job(chunk))
+            if progress:
+                progress(len(chunk))
     return RunResult(scenario, timeline, engine, reps, seed, Measured.concat(parts),
                      started, _now())
+
+
+def _run_chunk(scenario: Scenario, timeline: Timeline, regimes: Regimes, seed: int,
+               engine: str, chunk: range) -> Measured:
+    draws = [draw_replication(scenario, timeline, seed, r, regimes) for r in chunk]
+    records = get_engine(engine).simulate(scenario, timeline, draws)
+    return measure(records, scenario, timeline)
+
+
+def _in_processes(job: Callable[[range], Measured], chunks: list[range], workers: int,
+                  progress: Callable[[int], None] | None) -> list[Measured]:
+    parts: dict[int, Measured] = {}
+    context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
+                             mp_context=context) as pool:
+        futures = {pool.submit(job, chunk): i for i, chunk in enumerate(chunks)}
+        for future in as_completed(futures):
+            parts[futures[future]] = future.result()
+            if progress:
+                progress(len(chunks[futures[future]]))
+    return [parts[i] for i in range(len(chunks))]
 
 
 def _now() -> str:

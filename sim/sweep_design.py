@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from sim.engines import DEFAULT_ENGINE
 from sim.errors import InputError, ScenarioError
 from sim.scenario import (
     Scenario,
@@ -81,7 +82,7 @@ class SweepFile(_Frozen):
     base: str = Field(description="scenario file, relative to the sweep file")
     reps: int = Field(ge=1, le=100_000)
     seed: int = Field(ge=0, le=2**63 - 1)
-    engine: str = "des"
+    engine: str = DEFAULT_ENGINE
     metrics: list[str] | None = Field(default=None, description="summary metrics to keep"
                                       " (default: all)")
     design: GridDesign | ListDesign | SampledDesign = Field(discriminator="kind")

@@ -125,7 +125,11 @@ def queue_starts(rep: np.ndarray, ready: np.ndarray, service: np.ndarray, n_reps
     out = np.full(ready.size, np.inf)
     if ready.size == 0:
         return out
-    order = np.lexsort((ready, rep))
+    # one float key sorts by replication, then by ready time (cases ready after the
+    # horizon cannot start within it, so their order among themselves does not matter)
+    ready = np.minimum(ready, horizon + 1.0)
+    low = float(ready.min())
+    order = np.argsort(rep * (horizon + 2.0 - low) + (ready - low), kind="stable")
     rep_sorted = rep[order]
     counts = np.bincount(rep_sorted, minlength=n_reps)
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
