@@ -83,6 +83,21 @@ def load_brief_config(path: str | Path) -> BriefConfig:
         raise ScenarioError(path, validation_problems(exc, path)) from None
 
 
+def with_overrides(config: BriefConfig, **changes: Any) -> BriefConfig:
+    """The config with command-line values in place (None: keep), validated like the file;
+    `confidence` goes to the target."""
+    data = config.model_dump(by_alias=True)
+    confidence = changes.pop("confidence", None)
+    data.update({k: v for k, v in changes.items() if v is not None})
+    if confidence is not None and data.get("target") is not None:
+        data["target"] = {**data["target"], "confidence": confidence}
+    try:
+        return BriefConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError("the command line", validation_problems(exc, "the command line")
+                            ) from None
+
+
 @dataclass
 class BriefInputs:
     """The brief's scenarios, loaded (tests pass shortened ones)."""
@@ -208,7 +223,7 @@ def make_brief(
         """run_scenario, memoised by the scenario's hash (the goal-seek reuses the runs)."""
         key = f"{run_key(s)}-{r}-{sd}-{eng}"
         if key not in runs:
-            if progress:
+            if progress and len(runs) <= len(options):  # the goal-seek reports its own
                 progress(f"running {s.name}")
             runs[key] = run_scenario(s, r, sd, eng)
         return runs[key]
@@ -279,4 +294,4 @@ def figure_sources(path: Path | None, ids: set[str]) -> dict[str, dict[str, Any]
 
 
 __all__ = ["BriefConfig", "BriefInputs", "BriefResult", "default_brief_path",
-           "load_brief_config", "make_brief", "staff_by_year"]
+           "load_brief_config", "make_brief", "staff_by_year", "with_overrides"]

@@ -25,6 +25,11 @@ def _series(result: RunResult, metrics: tuple[str, ...]) -> pd.DataFrame:
     return timeseries_table(subset, result.timeline)
 
 
+def _note(ax, text: str) -> None:
+    """A small note under the axis (where it cannot cover tick labels)."""
+    ax.set_xlabel(text, fontsize=7, color="#555", loc="right")
+
+
 def _save(fig: Figure, path: Path) -> Path:
     write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
     return path
@@ -48,8 +53,7 @@ def _fans(brief: BriefResult, metric: str, title: str, path: Path,
     ax.set_ylabel("investigations")
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    fig.text(0.99, 0.01, f"line: median; bands: 50% and 90% of {brief.reps} replications",
-             ha="right", va="bottom", fontsize=7, color="#555")
+    _note(ax, f"line: median; bands: 50% and 90% of {brief.reps} replications")
     return _save(fig, path)
 
 
@@ -78,9 +82,8 @@ def _cost_chart(brief: BriefResult, path: Path) -> Path:
     _bars(ax, years, series)
     ax.set_title("Cost of the extra IOPC investigators, by financial year")
     ax.set_ylabel("GBP million a year")
-    fig.text(0.99, 0.01, f"at GBP {brief.config.cost_per_investigator_year_gbp:,.0f} per"
-             " investigator-year (2020-21 prices)", ha="right", va="bottom", fontsize=7,
-             color="#555")
+    _note(ax, f"at GBP {brief.config.cost_per_investigator_year_gbp:,.0f} per"
+          " investigator-year (2020-21 prices)")
     return _save(fig, path)
 
 
@@ -101,9 +104,9 @@ def _suspension_chart(brief: BriefResult, path: Path) -> Path:
     ax.set_title("Pay cost of suspended officers, by financial year")
     ax.set_ylabel("GBP million a year")
     ax.set_ylim(bottom=0)
-    fig.text(0.99, 0.01, "bar: mean; whisker: 90% of replications; at GBP"
-             f" {brief.comparison.base.scenario.officers.cost_per_officer_year_gbp:,.0f} per"
-             " officer-year (S-26)", ha="right", va="bottom", fontsize=7, color="#555")
+    _note(ax, "bar: mean; whisker: 90% of replications; at GBP"
+          f" {brief.comparison.base.scenario.officers.cost_per_officer_year_gbp:,.0f} per"
+          " officer-year (S-26)")
     return _save(fig, path)
 
 

@@ -27,6 +27,7 @@ class Table:
     header: list[str]
     rows: list[list[str]]
     caption: str = ""
+    text_columns: tuple[int, ...] = ()  # left-aligned prose columns (numbers align right)
 
 
 @dataclass
@@ -53,8 +54,9 @@ def to_html(title: str, blocks: list[Block]) -> str:
             body.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in content) + "</ul>")
         elif kind == "table":
             t: Table = content
-            rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>"
-                           for r in t.rows)
+            rows = "".join("<tr>" + "".join(
+                f"<td class='note'>{esc(c)}</td>" if i in t.text_columns else
+                f"<td>{esc(c)}</td>" for i, c in enumerate(r)) + "</tr>" for r in t.rows)
             head = "".join(f"<th>{esc(h)}</th>" for h in t.header)
             cap = f"<caption>{esc(t.caption)}</caption>" if t.caption else ""
             body.append(f"<table>{cap}<tr>{head}</tr>{rows}</table>")
@@ -110,7 +112,7 @@ def to_markdown(blocks: list[Block], image_dir: str = "plots") -> str:
 
 
 def _gbp_m(x: float) -> str:
-    return f"£{x / 1e6:,.2f}m"
+    return f"{'-' if x < -5e3 else ''}£{abs(x) / 1e6:,.2f}m"
 
 
 def _range(v: np.ndarray) -> str:
@@ -154,8 +156,10 @@ class _Numbers:
 
 
 def _change(d: dict) -> str:
-    return (f"{d['diff_mean']:+.3g} ({d['diff_low']:+.3g} to {d['diff_high']:+.3g})"
-            + (" *" if d["distinguishable"] else ""))
+    if d["diff_low"] == d["diff_high"] == d["diff_mean"] == 0:
+        return "none (the same in every replication)"
+    return (f"{d['diff_mean']:+.3g} (95% interval {d['diff_low']:+.3g} to"
+            f" {d['diff_high']:+.3g})" + (" *" if d["distinguishable"] else ""))
 
 
 def headline(brief: BriefResult, n: _Numbers) -> str:
@@ -173,8 +177,7 @@ def headline(brief: BriefResult, n: _Numbers) -> str:
             f" investigations of Met cases open over 12 months (90% of futures:"
             f" {_range(a)}), against {fmt(_mean(today))} at {year_end(first)}. With IOPC"
             f" investigators rising in line with police numbers (Recommendation 7) it"
-            f" forecasts {fmt(_mean(c))} ({_range(c)}): a change of {d['diff_mean']:+.3g}"
-            f" (95% interval {d['diff_low']:+.3g} to {d['diff_high']:+.3g}), for about"
+            f" forecasts {fmt(_mean(c))} ({_range(c)}): a change of {_change(d)}, for about"
             f" {_gbp_m(cost)} in {y}.")
     t = brief.target
     if t is None:
@@ -185,9 +188,14 @@ def headline(brief: BriefResult, n: _Numbers) -> str:
             else f"{t.target.metric} in {y} at most {fmt(t.target_value)}")
     if t.answer is None:
         best = max(t.points, key=lambda p: p.value)
+        flat = len({p.met for p in t.points}) == 1
+        why = (f" More investigators do not change that share ({t.points[0].value:g} to"
+               f" {best.value:g} give the same): in this model the cases still open after"
+               " 12 months are long investigations, not cases waiting for an investigator."
+               if flat else "")
         return text + (f" No value of {t.lever} up to {best.value:g} keeps {goal} with"
                        f" {t.target.confidence:.0%} probability in this model: at"
-                       f" {best.value:g}, {best.share:.0%} of futures do.")
+                       f" {best.value:g}, {best.share:.0%} of futures do.{why}")
     low = f"at most {t.low:g}" if t.answer_low is None else f"{t.answer_low:g}"
     high = f"more than {t.high:g}" if t.answer_high is None else f"{t.answer_high:g}"
     goal_cost = brief.extra_cost(brief.result(brief.goal_option).scenario)[n.j]
@@ -205,7 +213,7 @@ def headline_text(brief: BriefResult) -> str:
 def options_table(brief: BriefResult, n: _Numbers) -> Table:
     y = brief.config.year
     header = ["option", "what changes", f"IOPC open over 12 months, {year_end(y)}",
-              "change (95% interval)", "IOPC open", "change (95% interval)",
+              "change", "IOPC open", "change",
               "probability of meeting the target", f"extra IOPC investigators {y}",
               f"their cost {y}", f"suspended officers' pay {y}"]
     rows = []
@@ -239,7 +247,8 @@ def options_table(brief: BriefResult, n: _Numbers) -> Table:
                  f" holding 90% of {brief.reps} replications; changes are paired differences"
                  " from the counterfactual (same random numbers), with 95% intervals; * marks"
                  f" an interval that excludes zero; {target}Extra investigators are"
-                 " averaged over the year (recruits are paid while they train).")
+                 " averaged over the year (recruits are paid while they train).",
+                 text_columns=(1,))
 
 
 def target_table(brief: BriefResult) -> Table:
@@ -263,7 +272,8 @@ def assumptions_table(brief: BriefResult) -> Table:
             r = register.get(fid)
             cited.append(f"{fid}: {r['figure']} = {r['value']} ({r['period']})" if r else fid)
         rows.append([a.what, a.value, "; ".join(cited), a.source])
-    return Table(["assumption", "value", "figures (ids)", "source"], rows)
+    return Table(["assumption", "value", "figures (ids)", "source"], rows,
+                 text_columns=(1, 2, 3))
 
 
 def _git_commit() -> str:
@@ -355,7 +365,7 @@ def stress_des(brief: BriefResult) -> Table:
         ["5.4 System", platform.platform()],
         ["6 Code access", f"ccsim {__version__}, commit {_git_commit()[:12]}."],
     ]
-    return Table(["STRESS-DES item", "this model"], rows)
+    return Table(["STRESS-DES item", "this model"], rows, text_columns=(1,))
 
 
 def brief_blocks(brief: BriefResult, charts: dict[str, Path],

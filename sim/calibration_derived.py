@@ -124,8 +124,9 @@ def derived() -> list[Derived]:
                 "1 - psu - dps", "ASSUMPTION"),
         Derived("cps.referral_share.iopc", CPS_REFERRED / IOPC_COMPLETED_2021,
                 f"{CPS_REFERRED} referred / {IOPC_COMPLETED_2021} completed", "T07-01, T03-09"),
-        Derived("cps.charge_share", CPS_PROSECUTED / CPS_REFERRED,
-                f"{CPS_PROSECUTED} / {CPS_REFERRED}", "T07-01"),
+        Derived("cps.charge_share", round(CPS_PROSECUTED / CPS_REFERRED, 2),
+                f"{CPS_PROSECUTED} / {CPS_REFERRED} = 0.1404, to two places (8 events)",
+                "T07-01"),
         Derived("cps.conviction_share", CPS_GUILTY / CPS_PROSECUTED,
                 f"{CPS_GUILTY} / {CPS_PROSECUTED}", "T07-01"),
     ]

@@ -7,11 +7,12 @@ Exit codes: 0 success, 2 bad input (a message naming the file, field and what is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import sim
@@ -158,7 +159,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.chunk_size is not None and args.chunk_size < 1:
         raise InputError("chunk size must be positive", field="--chunk-size",
                          value=args.chunk_size, allowed="a whole number >= 1")
-    plan_chunks(scenario, args.reps, args.chunk_size)  # refuses oversized runs up front
+    with _naming(path):
+        plan_chunks(scenario, args.reps, args.chunk_size)  # refuses oversized runs up front
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = args.out or Path("results") / f"{scenario.name}-{stamp}"
     check_writable(out)
@@ -192,8 +194,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for path, s in zip(args.alternatives, scenarios[1:], strict=True):
         check_comparable(scenarios[0], s, str(path))
     check_run_size(args.reps, args.seed)
-    for s in scenarios:
-        plan_chunks(s, args.reps)
+    for path, s in zip([args.base, *args.alternatives], scenarios, strict=True):
+        with _naming(path):
+            plan_chunks(s, args.reps)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = args.out or Path("results") / f"compare-{scenarios[0].name}-{stamp}"
     check_writable(out)
@@ -341,20 +344,22 @@ def cmd_target(args: argparse.Namespace) -> int:
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
-    from sim.brief import BriefInputs, default_brief_path, load_brief_config, make_brief
+    from sim.brief import (
+        BriefInputs,
+        default_brief_path,
+        load_brief_config,
+        make_brief,
+        with_overrides,
+    )
     from sim.brief_render import headline_text, write_brief
     from sim.output import check_writable
 
     path = args.config or default_brief_path()
-    config = load_brief_config(path)
-    update = {k: v for k, v in (("year", args.year),
-                                ("cost_per_investigator_year_gbp", args.cost_per_investigator))
-              if v is not None}
+    config = with_overrides(load_brief_config(path), year=args.year,
+                            cost_per_investigator_year_gbp=args.cost_per_investigator,
+                            confidence=args.confidence)
     if args.no_target:
-        update["target"] = None
-    elif args.confidence is not None and config.target is not None:
-        update["target"] = config.target.model_copy(update={"confidence": args.confidence})
-    config = config.model_validate({**config.model_dump(by_alias=True), **update})
+        config = config.model_copy(update={"target": None})
     inputs = BriefInputs.from_config(config, path)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = args.out or Path("results") / f"brief-{stamp}"
@@ -374,6 +379,16 @@ def cmd_brief(args: argparse.Namespace) -> int:
     print(f"brief written to {out / 'brief.html'} and {out / 'brief.md'}"
           f" ({brief.seconds:.0f} s)")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _naming(source: Path | str) -> Iterator[None]:
+    """Name the scenario in a refusal that did not say which one (e.g. a memory estimate)."""
+    try:
+        yield
+    except InputError as exc:
+        exc.file = exc.file or str(source)
+        raise
 
 
 class _progress:

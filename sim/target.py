@@ -48,6 +48,7 @@ import numpy as np
 from scipy import stats
 
 from sim.errors import InputError, ScenarioError
+from sim.metrics import GLOSSARY
 from sim.run import check_run_size, run_scenario
 from sim.scenario import Scenario, scenario_from_dict
 from sim.sweep_design import path_problem, set_path
@@ -229,7 +230,7 @@ def wilson(k: int, n: int, level: float = INTERVAL) -> tuple[float, float]:
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
 
 
 def quantile_ranks(n: int, q: float, level: float = INTERVAL) -> tuple[int, int]:
@@ -381,6 +382,11 @@ def goal_seek(
     data = scenario.to_dict()
     lever.check(data)
     year_index(scenario, target.year)
+    if target.metric not in GLOSSARY:
+        head = target.metric.split(".")[0]
+        raise InputError("unknown metric", field="--metric", value=target.metric,
+                         allowed=", ".join(sorted(m for m in GLOSSARY if m.startswith(head))
+                                           or sorted(GLOSSARY))[:400])
     current = lever.current(data, scenario.start)
     low = current if low is None else float(low)
     if high is not None and high < low:

@@ -42,7 +42,7 @@ def test_run_writes_every_output(run_a: Path) -> None:
     for key in ("scenario", "scenario_hash", "engine", "reps", "seed", "version",
                 "started", "finished"):
         assert key in manifest, key
-    assert manifest["reps"] == 3 and manifest["seed"] == 1 and manifest["engine"] == "des"
+    assert manifest["reps"] == 3 and manifest["seed"] == 1 and manifest["engine"] == "mc"
 
 
 def test_summary_columns_and_glossary(run_a: Path) -> None:

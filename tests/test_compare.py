@@ -43,7 +43,7 @@ def test_paired_difference_has_far_smaller_variance() -> None:
 
 
 def test_more_iopc_capacity_fewer_open_over_12_months() -> None:
-    result = compare([busy_iopc(25, 3), busy_iopc(40, 3)], reps=6, seed=3)
+    result = compare([busy_iopc(20, 3), busy_iopc(40, 3)], reps=6, seed=3)
     row = result.table().query("metric == 'iopc.open_over_12m.end' and period == 'all'").iloc[0]
     assert row.diff_mean < 0 and row.distinguishable, row.to_dict()
 

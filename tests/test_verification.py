@@ -154,11 +154,12 @@ def test_mmc_wait_matches_erlang_c_at_rho_07() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", ["des", "mc"])
 @pytest.mark.parametrize("case", MMC_SWEEP, ids=lambda m: f"rho={m.rho}")
-def test_mmc_wait_matches_erlang_c_across_utilisations(case: Mmc) -> None:
+def test_mmc_wait_matches_erlang_c_across_utilisations(case: Mmc, engine: str) -> None:
     """rho = 0.5, 0.7, 0.85, 0.95 with c = 5, 8, 10, 10: theory inside the 99% intervals;
     half-widths <= 30% of Wq and 10% of P(wait), under a one-slot change (a third or more)."""
-    check_mmc(case, max_rel_wait=0.30, max_rel_share=0.10)
+    check_mmc(case, max_rel_wait=0.30, max_rel_share=0.10, engine=engine)
 
 
 # --------------------------------------------------------------------------- M/G/infinity
@@ -224,14 +225,15 @@ def test_mginf_mean_occupancy_is_lambda_times_mean_service() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", ["des", "mc"])
 @pytest.mark.parametrize("case", MGINF_SWEEP, ids=lambda m: m.service["dist"])
-def test_mginf_occupancy_and_open_metric_across_service_shapes(case: Mginf) -> None:
+def test_mginf_occupancy_and_open_metric_across_service_shapes(case: Mginf, engine: str) -> None:
     """Insensitivity: lognormal cv 1.5 and gamma cv 2 give the same mean occupancy
     lambda E[S] (inside the 99% interval, half-width <= 3%). The metrics layer agrees: the
     monthly `psu.open` stock (month ends), averaged over each replication's months, has
     lambda E[S] inside its 99% interval too (the stock at a fixed time is Poisson(40) in
     steady state, so its long-run mean is the same)."""
-    records, timeline, scenario, report = run_mginf(case, max_rel=0.03)
+    records, timeline, scenario, report = run_mginf(case, max_rel=0.03, engine=engine)
     monthly_open = measure(records, scenario, timeline).monthly["psu.open"]
     month_means = t_interval(monthly_open.mean(axis=1), LEVEL)
     assert case.load in month_means, f"psu.open: {month_means}; {report}"

@@ -1,0 +1,275 @@
+"""A corpus of bad inputs: each exits 2 with a message naming the file, the field and what is
+allowed, never a traceback.
+
+The files live in tests/bad_inputs/; most are `extends: ../../scenarios/baseline.yaml` with
+one change, so they follow the baseline as it is recalibrated. Each row of `CASES` says how
+the file is used (validate, run, sweep or compare) and the words its message must contain.
+Rows run in-process through `sim.cli.main`; a few run again as a real subprocess to prove
+that nothing but the message reaches stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from tests.conftest import ROOT
+
+HERE = Path(__file__).resolve().parent / "bad_inputs"
+SHARES = "sum to 1"
+ALLOWED_DIST = "dist: fixed, exponential, lognormal, gamma, empirical"
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str  # under tests/bad_inputs/ ("" where the input is on the command line)
+    command: str  # validate, run, sweep or compare
+    words: tuple[str, ...]  # every one must be in the message
+    extra: tuple[str, ...] = ()  # more arguments
+
+    @property
+    def id(self) -> str:
+        return f"{self.command}-{self.file or '-'.join(self.extra)}"
+
+
+def c(file: str, command: str, *words: str, extra: tuple[str, ...] = (),
+      named: bool = True) -> Case:
+    """A case whose message must name its file (unless the fault is elsewhere: `named`)."""
+    name = f"{file}.yaml" if file else ""
+    return Case(name, command, (*((name,) if named else ()), *words), extra)
+
+
+CASES = [
+    # the file itself: unreadable, malformed, not a mapping, unsafe
+    c("malformed_yaml", "validate", "malformed YAML", "line 2"),
+    c("tab_indent", "validate", "malformed YAML", "line 3", "'\\t'"),
+    c("duplicate_key", "validate", "'horizon_years' is given twice", "line 3"),
+    c("not_a_mapping", "validate", "must hold a mapping", "'list'", "allowed: a YAML mapping"),
+    c("empty", "validate", "the file is empty", "allowed: a YAML mapping"),
+    c("python_tag", "validate", "malformed YAML", "python/object/apply"),
+    c("not_utf8", "validate", "cannot read the file", "utf-8"),
+    # unknown keys and missing fields
+    c("unknown_key", "validate", "field 'horizon'", "unknown key", "allowed:"),
+    c("unknown_key_nested", "validate", "pools.iopc.investigators", "unknown key"),
+    c("unknown_key_in_distribution", "validate", "assessment.time_days.sd", "unknown key",
+      "assessment.time_days.cv", "required"),
+    c("missing_fields", "validate", "7 problems", "field 'demand'", "field 'pools'",
+      "this field is required"),
+    # wrong types
+    c("wrong_type_whole_number", "validate", "horizon_years", "'five'", "a whole number"),
+    c("wrong_type_fraction", "validate", "horizon_years", "2.5", "a whole number"),
+    c("wrong_type_number", "validate", "demand.complaints.allegations_per_case", "'two'",
+      "allowed: a number"),
+    c("wrong_type_list", "validate", "pools.iopc.staff", "got: 45", "a YAML list"),
+    c("wrong_type_mapping", "validate", "field 'pools'", "a YAML mapping"),
+    c("wrong_type_date", "validate", "field 'start'", "'April 2021'", "YYYY-MM-DD"),
+    c("wrong_type_text", "validate", "field 'name'", "valid string", "allowed: text"),
+    c("not_a_number", "validate", "pools.dps.cases_per_staff", "got: nan", "a finite number"),
+    c("infinite", "validate", "warmup_years", "got: inf", "a finite number"),
+    # negative or zero rates, capacities and durations
+    c("negative_rate", "validate", "demand.conduct.cases_per_month.0.value", "-5",
+      "greater than or equal to 0"),
+    c("negative_staff", "validate", "pools.psu.staff.0.value", "greater than or equal to 0"),
+    c("zero_caseload", "validate", "pools.psu.cases_per_staff", "got: 0", "greater than 0"),
+    c("negative_caseload", "validate", "pools.iopc.cases_per_staff", "-2", "greater than 0"),
+    c("zero_officers", "validate", "demand.officers.0.officers", "greater than 0"),
+    c("negative_training_lag", "validate", "pools.dps.training_lag_days", "-30",
+      "greater than or equal to 0"),
+    c("negative_mean_duration", "validate", "cps.decision_days.mean", "-120",
+      "greater than 0"),
+    c("negative_cv", "validate", "pools.dps.investigation_days.complaints.cv", "-0.7",
+      "greater than 0"),
+    c("zero_cv", "validate", "assessment.time_days.cv", "greater than 0"),
+    c("negative_fixed_duration", "validate", "1 problem", "proceedings.meeting_days.value",
+      "greater than or equal to 0"),
+    c("empirical_no_values", "validate", "proceedings.accelerated_days.values",
+      "at least 1 item"),
+    c("empirical_weights_mismatch", "validate", "proceedings.accelerated_days",
+      "one weight per value"),
+    c("unknown_distribution", "validate", "pools.psu.investigation_days.conduct", "'weibull'",
+      ALLOWED_DIST),
+    c("distribution_without_dist", "validate", "iopc_referral.assessment_days", ALLOWED_DIST),
+    c("allegations_below_one", "validate", "demand.conduct.allegations_per_case", "0.5",
+      "greater than or equal to 1"),
+    c("elasticity_negative", "validate", "demand.elasticity", "greater than or equal to 0"),
+    # shares outside [0, 1] or not summing to 1
+    c("share_above_one", "validate", "cps.charge_share", "1.4", "less than or equal to 1"),
+    c("share_negative", "validate", "cps.conviction_share", "-0.25",
+      "greater than or equal to 0"),
+    c("assessment_shares_not_summing", "validate", "assessment.complaints", SHARES, "1.2"),
+    c("referral_shares_not_summing", "validate", "iopc_referral",
+      "independent + directed + local", SHARES, "1.2"),
+    c("local_routing_not_summing", "validate", "iopc_referral.local_routing", SHARES, "1.2"),
+    c("route_not_summing", "validate", "proceedings.route", SHARES, "0.8"),
+    c("suspended_plus_restricted_over_one", "validate", "field 'officers'",
+      "suspended + restricted for iopc is 1.1", "at most 1"),
+    # dates out of order, starts and horizons
+    c("steps_out_of_order", "validate", "pools.dps.staff", "increasing date order",
+      "2022-04-01, 2018-04-01"),
+    c("steps_same_date", "validate", "demand.complaints.cases_per_month",
+      "strictly increasing date order"),
+    c("officer_dates_out_of_order", "validate", "demand.officers", "increasing date order",
+      "2021-03-31, 2019-02-28"),
+    c("start_mid_month", "validate", "field 'start'", "first day of a month", "2021-04-15"),
+    c("start_absurd_year", "validate", "field 'start'", "1900 to 2200", "9999-01-01"),
+    c("horizon_zero", "validate", "horizon_years", "greater than or equal to 1"),
+    c("horizon_absurd", "validate", "horizon_years", "got: 500", "less than or equal to 30"),
+    c("warmup_negative", "validate", "warmup_years", "greater than or equal to 0"),
+    c("warmup_absurd", "validate", "warmup_years", "got: 100", "less than or equal to 20"),
+    c("name_empty", "validate", "field 'name'", "at least 1 character"),
+    # capacity where cases arrive, and none absurd
+    c("pool_without_capacity", "validate", "pools.dps receives cases", "case slot",
+      "staff x cases_per_staff must reach at least 1"),
+    c("panels_without_capacity", "validate", "proceedings.panels", "one slot"),
+    c("pool_absurd_capacity", "validate", "pools.psu", "case slots", "at most 100,000"),
+    # levers
+    c("lever_mid_month", "validate", "levers.0.from", "first day of a month"),
+    c("lever_on_capacity", "validate", "levers.0.set", "pools.iopc.staff",
+      "dated staff steps"),
+    c("lever_makes_invalid", "validate", "with the levers applied", "cps.charge_share",
+      "less than or equal to 1"),
+    c("lever_unknown_field", "validate", "levers.0.set", "cps.charge_shar",
+      "does not name a field"),
+    # extends
+    c("extends_missing", "validate", "field 'extends'", "no_such_parent.yaml", "not found",
+      "relative to this file"),
+    c("extends_loop_a", "validate", "field 'extends'", "loop",
+      "extends_loop_a.yaml -> extends_loop_b.yaml"),
+    c("extends_not_text", "validate", "field 'extends'", "must name a scenario file",
+      "allowed: a path"),
+    # missing files and folders
+    Case("no_such_file.yaml", "validate", ("no_such_file.yaml", "file not found")),
+    Case("", "validate", ("bad_inputs", "is a directory"), extra=(str(HERE),)),
+    Case("no_such_file.yaml", "run", ("no_such_file.yaml", "file not found")),
+    # runs refused before simulating: size, memory, output folder, arguments
+    c("huge_demand", "run", "field 'demand'", "GiB of memory", "budget",
+      "smaller demand, a shorter horizon"),
+    c("short_horizon", "run", "field '--chunk-size'", "got: 0", "a whole number >= 1",
+      extra=("--chunk-size", "0"), named=False),
+    c("short_horizon", "run", "not a directory", "allowed: a new or existing directory",
+      extra=("--out", "{blocker}"), named=False),
+    c("short_horizon", "run", "cannot write results here", "allowed: a directory you can",
+      extra=("--out", "{blocker}/sub/run"), named=False),
+    # sweeps
+    c("sweep_empty_grid", "sweep", "design.grid.parameters", "at least 1 item"),
+    c("sweep_empty_list", "sweep", "design.list.points", "at least 1 item"),
+    c("sweep_empty_values", "sweep", "design.grid.parameters.cps.charge_share",
+      "at least 1 item"),
+    c("sweep_unknown_kind", "sweep", "field 'design'", "'factorial'",
+      "kind: grid, list, latin_hypercube, sobol, morris"),
+    c("sweep_base_missing", "sweep", "field 'base'", "no_such_base.yaml", "not found",
+      "relative to the sweep file"),
+    c("sweep_bad_parameter", "sweep", "design.parameters.pools.iopc.staf",
+      "does not name a field"),
+    c("sweep_invalid_point", "sweep", "point 1", "invalid scenario", "cps.charge_share",
+      "less than or equal to 1"),
+    c("sweep_unknown_metric", "sweep", "field 'metrics'", "iopc.opne.end", "README glossary"),
+    c("sweep_unknown_engine", "sweep", "field 'engine'", "'warp'", "des, mc"),
+    c("sweep_zero_reps", "sweep", "field 'reps'", "greater than or equal to 1"),
+    c("sweep_huge_point", "sweep", "point 0", "GiB of memory", "smaller demand"),
+    c("sweep_sobol_not_power_of_two", "sweep", "design.sobol", "power of 2"),
+    c("sweep_range_reversed", "sweep", "design.latin_hypercube.parameters.cps.charge_share",
+      "must be below high"),
+    c("sweep_ok", "sweep", "--workers", "got: 0", ">= 1", extra=("--workers", "0"),
+      named=False),
+    c("sweep_ok", "sweep", "--executor", "'cloud'", "local, dask, serial",
+      extra=("--executor", "cloud"), named=False),
+    # comparisons
+    c("other_horizon", "compare", "other_horizon.yaml", "horizon"),
+    c("negative_cv", "compare", "pools.dps.investigation_days.complaints.cv"),
+]
+
+
+def argv_for(case: Case, tmp: Path) -> list[str]:
+    blocker = tmp / "blocker"
+    blocker.write_text("a file where a folder is expected")
+    extra = [a.replace("{blocker}", str(blocker)) for a in case.extra]
+    path = [str(HERE / case.file)] if case.file else []
+    if case.command == "validate":
+        return ["validate", *path, *extra]
+    if case.command == "run":
+        return ["run", *path, "--reps", "1", "--quiet", "--out", str(tmp / "out"), *extra]
+    if case.command == "sweep":
+        return ["sweep", *path, "--out", str(tmp / "sweep"), "--executor", "serial",
+                "--quiet", *extra]
+    assert case.command == "compare"
+    base = str(HERE / "short_horizon.yaml")
+    return ["compare", base, *path, "--reps", "1", "--quiet", "--out", str(tmp / "cmp"),
+            *extra]
+
+
+def test_the_corpus_is_large_and_every_file_is_used() -> None:
+    files = {p.name for p in HERE.glob("*.yaml")}
+    used = {case.file for case in CASES if case.file}
+    helpers = {"extends_loop_b.yaml"}  # the other half of a loop
+    assert len(CASES) >= 40
+    assert files - used - helpers == set(), "files in tests/bad_inputs/ with no case"
+    assert used - files == {"no_such_file.yaml"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_bad_input_exits_2_with_a_message(case: Case, tmp_path: Path, capsys) -> None:
+    code = main(argv_for(case, tmp_path))
+    out, err = capsys.readouterr()
+    assert code == 2, f"exit {code}, expected 2\n{err}{out}"
+    for word in case.words:
+        assert word in err, f"{word!r} not in the message:\n{err}"
+    assert "Traceback" not in err + out
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cmp").exists(), (
+        "a refused run must not leave results behind")
+
+
+def test_a_run_needing_more_memory_than_the_machine_is_refused(
+        tmp_path: Path, capsys, monkeypatch) -> None:
+    """The estimate is made before simulating; the machine is made small so the test does
+    not depend on the memory of the machine it runs on."""
+    import sim.run
+
+    monkeypatch.setattr(sim.run, "physical_memory_bytes", lambda: 1.0 * 2**30)
+    code = main(["run", str(HERE / "short_horizon.yaml"), "--reps", "100000", "--quiet",
+                 "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for word in ("field 'reps'", "would need about", "GiB of memory",
+                 "this machine has 1.0 GiB", "short_horizon.yaml", "got: 100000", "fewer replications"):
+        assert word in err, f"{word!r} not in {err}"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root may write anywhere")
+def test_read_only_output_folder_is_refused(tmp_path: Path, capsys) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code = main(["run", str(HERE / "short_horizon.yaml"), "--reps", "1", "--quiet",
+                     "--out", str(locked / "run")])
+    finally:
+        locked.chmod(0o700)
+    assert code == 2
+    assert "permission denied" in capsys.readouterr().err
+
+
+SUBPROCESS = ["malformed_yaml", "pool_absurd_capacity", "huge_demand", "sweep_empty_grid",
+              "start_absurd_year"]
+
+
+@pytest.mark.parametrize("name", SUBPROCESS)
+def test_a_real_process_prints_no_traceback(name: str, tmp_path: Path) -> None:
+    case = next(k for k in CASES if k.file == f"{name}.yaml")
+    command = "run" if case.command == "validate" else case.command
+    argv = argv_for(Case(case.file, command, case.words), tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", *argv], cwd=ROOT,
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("ccsim: error: "), proc.stderr
+    assert "Traceback" not in proc.stderr and "File \"" not in proc.stderr
+    for word in case.words:
+        assert word in proc.stderr, f"{word!r} not in {proc.stderr}"

@@ -1,0 +1,157 @@
+"""Calibration: targets trace to published figures, the machinery recovers a known parameter,
+the shipped fit is what the baseline uses and is within tolerance where the report says so,
+and parameter uncertainty is reproducible."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sim import calibrate as cal
+from sim.calibration_targets import (
+    Target,
+    figure_ids,
+    load_targets,
+    target_figure_ids,
+)
+from sim.cli import main
+from sim.scenario import scenario_from_dict
+from tests.conftest import BASELINE, baseline_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURES = ROOT.parent / "shared" / "domain" / "figures.csv"
+SHIPPED = ROOT / "calibration"
+
+#: targets the shipped fit misses, each explained in calibration/README.md (2019/20 is a
+#: ten-month year under the old regulations; the model continues the 2020/21 regime)
+KNOWN_FAILURES = {
+    "time.psu.complaints.1920", "time.psu.conduct.1920", "time.met.conduct.1920",
+    "hear.hearings.1920", "hear.proven.1920", "stock.awaiting.pre", "hear.meetings.2021",
+}
+
+
+def test_targets_cite_only_published_figures() -> None:
+    if not FIGURES.exists():
+        pytest.skip("shared/domain/figures.csv is not beside the checkout")
+    known = figure_ids(FIGURES)
+    for t in load_targets(cal.DEFAULT_TARGETS):
+        for fid in target_figure_ids(t):
+            assert fid in known, f"{t.target_id} cites {fid}, not in figures.csv"
+
+
+def test_targets_resolve_to_model_statistics() -> None:
+    """Every target names a metric and period that the calibration variant reports."""
+    targets = load_targets(cal.DEFAULT_TARGETS)
+    problem = cal.Problem(cal.base_dict(), cal.PARAMS, targets, targets, reps=1)
+    ev = problem.evaluate(np.array([p.initial for p in cal.PARAMS]))
+    for t in targets:
+        assert ev.values[t.target_id].shape == (1,), t.target_id
+
+
+def test_recovers_a_known_parameter_from_synthetic_targets() -> None:
+    """Targets made by the model at effort 150 days: the fit from 185 finds 150 again."""
+    base = copy.deepcopy(baseline_dict())
+    variant = {"name": "tiny", "start": "2019-04-01", "horizon_years": 2, "warmup_years": 1,
+               "demand": {"elasticity": 0.0}}
+    param = cal.Param("psu_effort", {"pools.psu.investigation_days.complaints.mean": 1},
+                      185, 50, 400, "synthetic", ("synthetic*",))
+    target = Target("synthetic", "S-06", "psu.complaints.duration_wd.mean", "2020/21", 0.0,
+                    1.0, "duration", 0.10, "abs", 1.0, "synthetic")
+    problem = cal.Problem(base, (param,), [target], [target], reps=3, seed=5, variant=variant)
+    truth = problem.evaluate(np.array([150.0])).values["synthetic"].mean()
+    target = Target("synthetic", "S-06", "psu.complaints.duration_wd.mean", "2020/21", truth,
+                    1.0, "duration", 0.10, "abs", 1.0, "synthetic")
+    problem = cal.Problem(base, (param,), [target], [target], reps=3, seed=5, variant=variant)
+    fit = cal.fit(problem, max_nfev=30, report_reps=3)
+    assert fit.theta[0] == pytest.approx(150, rel=0.02), "the fit recovers the known effort"
+    assert fit.sd()[0] > 0, "an identified parameter gets a positive spread"
+
+
+def test_until_selects_the_earlier_targets() -> None:
+    targets = load_targets(cal.DEFAULT_TARGETS)
+    early = cal.select_targets(targets, "2019/20")
+    assert early and all(t.last_fiscal_year() <= "2019/20" for t in early)
+    assert any(t.period == "2020-02" for t in early), "a month counts in its fiscal year"
+    free = cal.identified(cal.PARAMS, early)
+    names = {p.name for p, f in zip(cal.PARAMS, free, strict=True) if not f}
+    assert {"iopc_effort", "suspended_scale", "restricted_scale"} <= names, (
+        "parameters with no target before 2020/21 stay at their initial values")
+
+
+def test_derived_shares_sum_to_one() -> None:
+    values = cal.derived_values()
+    for group in cal.SHARE_GROUPS:
+        assert abs(sum(values[p] for p in group) - 1) < 1e-6, group
+
+
+def _leaves(node, prefix=""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, f"{prefix}{k}.")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _leaves(v, f"{prefix}{i}.")
+    else:
+        yield prefix[:-1], node
+
+
+def test_baseline_uses_the_shipped_fit() -> None:
+    """Every value in calibration/fitted.yaml is the baseline's value for that field."""
+    overlay = yaml.safe_load((SHIPPED / "fitted.yaml").read_text())
+    base = baseline_dict()
+    for path, value in _leaves(overlay):
+        assert cal.get_path(base, path) == pytest.approx(value, rel=1e-9, abs=1e-9), (
+            f"baseline.yaml {path} differs from calibration/fitted.yaml")
+    text = BASELINE.read_text()
+    assert "calibration/fitted.yaml" in text, "the baseline says where its fitted values are"
+
+
+def test_shipped_fit_is_within_tolerance_but_for_documented_misses() -> None:
+    report = pd.read_csv(SHIPPED / "report.csv")
+    targets = load_targets(cal.DEFAULT_TARGETS)
+    assert list(report.target_id) == [t.target_id for t in targets], "report covers targets"
+    failed = set(report.target_id[~report["pass"]])
+    assert failed <= KNOWN_FAILURES, f"targets newly outside tolerance: {failed - KNOWN_FAILURES}"
+    for t in targets:
+        row = report[report.target_id == t.target_id].iloc[0]
+        inside = abs(row.model_mean - t.published) <= t.tolerance_abs + 1e-9
+        assert bool(row["pass"]) == inside, f"{t.target_id}: pass column disagrees"
+    params = pd.read_csv(SHIPPED / "parameters.csv")
+    assert (params.p05 <= params.estimate).all() and (params.estimate <= params.p95).all()
+
+
+def test_parameter_uncertainty_is_reproducible_and_spreads(tmp_path: Path) -> None:
+    from sim.run import run_scenario
+    from sim.uncertainty import run_with_parameter_uncertainty
+
+    d = copy.deepcopy(baseline_dict())
+    d.update(horizon_years=1, warmup_years=1)
+    s = scenario_from_dict(d)
+    a = run_with_parameter_uncertainty(s, 4, 3, "mc", SHIPPED, reps_per_draw=2)
+    b = run_with_parameter_uncertainty(s, 4, 3, "mc", SHIPPED, reps_per_draw=2)
+    plain = run_scenario(s, 4, 3, "mc")
+    metric = "officers.restricted.mean"
+    np.testing.assert_array_equal(a.measured.summary[metric], b.measured.summary[metric])
+    assert not np.array_equal(a.measured.summary[metric], plain.measured.summary[metric]), (
+        "drawn parameters change the replications")
+
+
+def test_calibrate_rejects_a_bad_year(capsys) -> None:
+    assert main(["calibrate", "--until", "2019-20"]) == 2
+    assert "--until" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_calibrate_reproduces_the_shipped_fit(tmp_path: Path) -> None:
+    settings = json.loads((SHIPPED / "calibration.json").read_text())
+    fit, _ = cal.calibrate(out_dir=tmp_path, reps=settings["fit_reps"],
+                           report_reps=settings["report_reps"], seed=settings["seed"],
+                           engine=settings["engine"], max_nfev=settings["max_nfev"])
+    shipped = pd.read_csv(SHIPPED / "parameters.csv")
+    np.testing.assert_allclose(fit.theta, shipped.estimate.to_numpy(), rtol=1e-9)
