@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from sim.atomic import write_with
 from sim.brief import BriefResult
 from sim.metrics import Measured
-from sim.plots import COLOURS, fan_chart
+from sim.plots import COLOURS, fan_chart, fan_quantiles
 from sim.run import RunResult
 from sim.summarise import timeseries_table
 
@@ -44,6 +44,9 @@ def _fans(brief: BriefResult, metric: str, title: str, path: Path,
               f"without the uplift ({base.scenario.name})", WITHOUT)
     fan_chart(ax, _series(uplift, (metric,)), metric,
               f"with the Recommendation 7 uplift ({uplift.scenario.name})", WITH)
+    # the counterfactual's median again, dashed on top, so it shows where the two coincide
+    q = fan_quantiles(_series(base, (metric,)), metric)
+    ax.plot(pd.to_datetime(q.index, format="%Y-%m"), q.p50, color=WITHOUT, lw=1.2, ls="--")
     if level is not None:
         ax.axhline(level, color="black", lw=1, ls="--",
                    label=f"target: the {brief.target.target.at_most.split(':', 1)[1]} level"

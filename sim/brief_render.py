@@ -155,8 +155,12 @@ class _Numbers:
         return f"{100 * k / v.size:.0f}% ({100 * lo:.0f}–{100 * hi:.0f}%)"
 
 
+def _zero(d: dict) -> bool:
+    return d["diff_low"] == d["diff_high"] == d["diff_mean"] == 0
+
+
 def _change(d: dict) -> str:
-    if d["diff_low"] == d["diff_high"] == d["diff_mean"] == 0:
+    if _zero(d):
         return "none (the same in every replication)"
     return (f"{d['diff_mean']:+.3g} (95% interval {d['diff_low']:+.3g} to"
             f" {d['diff_high']:+.3g})" + (" *" if d["distinguishable"] else ""))
@@ -177,8 +181,9 @@ def headline(brief: BriefResult, n: _Numbers) -> str:
             f" investigations of Met cases open over 12 months (90% of futures:"
             f" {_range(a)}), against {fmt(_mean(today))} at {year_end(first)}. With IOPC"
             f" investigators rising in line with police numbers (Recommendation 7) it"
-            f" forecasts {fmt(_mean(c))} ({_range(c)}): a change of {_change(d)}, for about"
-            f" {_gbp_m(cost)} in {y}.")
+            f" forecasts {fmt(_mean(c))} ({_range(c)}): "
+            + ("no change (the same in every replication)" if _zero(d)
+               else f"a change of {_change(d)}") + f", for about {_gbp_m(cost)} in {y}.")
     t = brief.target
     if t is None:
         return text
@@ -318,7 +323,7 @@ def stress_des(brief: BriefResult) -> Table:
          " numbers rise and IOPC capacity does not; the uplift that holds them; its cost."],
         ["1.2 Outputs", "IOPC investigations open, and open over 12 months from receipt, at"
          " each 31 March and month end; suspended officers and their pay cost; cost of extra"
-         " investigators. Definitions: the glossary below."],
+         " investigators. Definitions: the model section above."],
         ["1.3 Experimentation aims", "Compare the options in the table with the"
          " counterfactual; find the smallest IOPC staffing meeting the target"
          + (f" ({t.target.metric} in {t.target.year} at most {fmt(t.target_value)},"

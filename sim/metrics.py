@@ -147,22 +147,30 @@ class _Periods:
         self.year_ends = np.array([hi for _, hi in self.years])
         self.month_edges = np.concatenate([[0.0], timeline.report_month_ends])
         self.month_ends = timeline.report_month_ends
+        # financial years are runs of whole months: count by month once, add up the rest
+        self.year_first_month = np.searchsorted(self.month_edges, self.year_edges[:-1])
+        self.year_last_month = np.searchsorted(self.month_ends, self.year_ends)
+        if not (np.array_equal(self.month_edges[self.year_first_month], self.year_edges[:-1])
+                and np.array_equal(self.month_ends[self.year_last_month], self.year_ends)):
+            raise ValueError("financial years must start and end on month boundaries")
 
-    def count_in(self, t: np.ndarray, mask: np.ndarray, edges: np.ndarray) -> np.ndarray:
-        """Events per replication and bin [edges[k], edges[k+1]): shape (R, bins)."""
-        bins = len(edges) - 1
-        ok = mask & (t >= edges[0]) & (t < edges[-1])
-        k = np.searchsorted(edges, t[ok], side="right") - 1
-        flat = np.bincount(self.rec.rep[ok] * bins + k, minlength=self.R * bins)
-        return flat.reshape(self.R, bins).astype(float)
+    def by_month(self, t: np.ndarray, mask: np.ndarray,
+                 values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Events (and the sum of `values` over them) per replication and report month."""
+        months = len(self.month_edges) - 1
+        ok = mask & (t >= self.month_edges[0]) & (t < self.month_edges[-1])
+        k = np.searchsorted(self.month_edges, t[ok], side="right") - 1
+        cell = self.rec.rep[ok] * months + k
+        size = self.R * months
+        counts = np.bincount(cell, minlength=size).reshape(self.R, months).astype(float)
+        if values is None:
+            return counts, None
+        sums = np.bincount(cell, weights=values[ok], minlength=size).reshape(self.R, months)
+        return counts, sums
 
-    def sum_in(self, t, mask, values, edges) -> np.ndarray:
-        bins = len(edges) - 1
-        ok = mask & (t >= edges[0]) & (t < edges[-1])
-        k = np.searchsorted(edges, t[ok], side="right") - 1
-        flat = np.bincount(self.rec.rep[ok] * bins + k, weights=values[ok],
-                           minlength=self.R * bins)
-        return flat.reshape(self.R, bins)
+    def to_years(self, monthly: np.ndarray) -> np.ndarray:
+        """Monthly flows added up by financial year: (R, years)."""
+        return np.add.reduceat(monthly, self.year_first_month, axis=1)
 
     def stock_at(self, enter: np.ndarray, leave: np.ndarray, mask: np.ndarray,
                  times: np.ndarray) -> np.ndarray:
@@ -202,25 +210,23 @@ def measure(records: Records, scenario: Scenario, timeline: Timeline) -> Measure
     horizon_years = timeline.horizon_days / DAYS_PER_YEAR
 
     def flow(name: str, monthly_name: str | None, t: np.ndarray, mask: np.ndarray) -> None:
-        out.summary[name] = p.count_in(t, mask, np.array(p.window))[:, 0] / horizon_years
-        out.yearly[name] = p.count_in(t, mask, p.year_edges)
+        counts, _ = p.by_month(t, mask)
+        out.summary[name] = counts.sum(axis=1) / horizon_years
+        out.yearly[name] = p.to_years(counts)
         if monthly_name:
-            out.monthly[monthly_name] = p.count_in(t, mask, p.month_edges)
+            out.monthly[monthly_name] = counts
 
     def mean_of(name: str, t: np.ndarray, mask: np.ndarray, values: np.ndarray) -> None:
-        window = np.array(p.window)
-        out.summary[name] = _ratio(p.sum_in(t, mask, values, window)[:, 0],
-                                   p.count_in(t, mask, window)[:, 0])
-        out.yearly[name] = _ratio(p.sum_in(t, mask, values, p.year_edges),
-                                  p.count_in(t, mask, p.year_edges))
+        counts, sums = p.by_month(t, mask, values)
+        out.summary[name] = _ratio(sums.sum(axis=1), counts.sum(axis=1))
+        out.yearly[name] = _ratio(p.to_years(sums), p.to_years(counts))
 
     def stock(name: str, enter, leave, mask) -> None:
-        ends = np.array([p.window[1]])
-        # the stock "at the end" is just before the horizon: nothing at or after it was seen
-        eps = 1e-9
-        out.summary[f"{name}.end"] = p.stock_at(enter, leave, mask, ends - eps)[:, 0]
-        out.yearly[f"{name}.end"] = p.stock_at(enter, leave, mask, p.year_ends - eps)
-        out.monthly[name] = p.stock_at(enter, leave, mask, p.month_ends - eps)
+        # stocks just before each month end: nothing at or after the horizon was seen
+        monthly = p.stock_at(enter, leave, mask, p.month_ends - 1e-9)
+        out.summary[f"{name}.end"] = monthly[:, -1]
+        out.yearly[f"{name}.end"] = monthly[:, p.year_last_month]
+        out.monthly[name] = monthly
 
     _volumes(out, r, timeline, p, horizon_years)
     everyone = np.ones(r.rep.size, dtype=bool)

@@ -144,7 +144,7 @@ def run_scenario(
     chunks = plan_chunks(scenario, reps, chunk_size)
     if workers > 1 and len(chunks) < workers and chunk_size is None:
         chunks = plan_chunks(scenario, reps, -(-reps // workers))
-    job = partial(_run_chunk, scenario, timeline, regimes, seed, engine)
+    job = partial(run_chunk, scenario, timeline, regimes, seed, engine)
     if workers > 1 and len(chunks) > 1:
         parts = _in_processes(job, chunks, workers, progress)
     else:
@@ -157,8 +157,9 @@ def run_scenario(
                      started, _now())
 
 
-def _run_chunk(scenario: Scenario, timeline: Timeline, regimes: Regimes, seed: int,
-               engine: str, chunk: range) -> Measured:
+def run_chunk(scenario: Scenario, timeline: Timeline, regimes: Regimes, seed: int,
+              engine: str, chunk: range) -> Measured:
+    """Draw, simulate and measure the replications in `chunk` (numbers, not positions)."""
     draws = [draw_replication(scenario, timeline, seed, r, regimes) for r in chunk]
     records = get_engine(engine).simulate(scenario, timeline, draws)
     return measure(records, scenario, timeline)
@@ -182,4 +183,4 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["RunResult", "check_run_size", "plan_chunks", "run_scenario"]
+__all__ = ["RunResult", "check_run_size", "plan_chunks", "run_chunk", "run_scenario"]

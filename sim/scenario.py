@@ -460,6 +460,9 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
         raise InputError(f"cannot read the file ({exc})", file=path) from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
+    except RecursionError:
+        raise InputError("malformed YAML: nested too deeply", file=path,
+                         allowed="a YAML mapping of scenario fields") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -482,6 +485,16 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
 class _UniqueKeyLoader(yaml.SafeLoader):
     """Safe loading that refuses a key given twice in one mapping (YAML would keep the last
     silently, so a second `pools:` block would drop the first)."""
+
+    def construct_object(self, node, deep=False):
+        """A value YAML recognises but Python cannot hold (2021-13-01, !!int x) is malformed
+        YAML at its line, not a crash."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:
+            shown = f" in {node.value!r}" if isinstance(node.value, str) else ""
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{exc}{shown}"[:200], node.start_mark) from None
 
     def construct_mapping(self, node, deep=False):
         seen = set()

@@ -17,13 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.cases import draw_replication
-from sim.engines import get_engine
+from sim.engines import DEFAULT_ENGINE, get_engine
 from sim.errors import InputError
 from sim.levers import Regimes
-from sim.metrics import Measured, measure
+from sim.metrics import Measured
 from sim.randomness import stream
-from sim.run import RunResult, _now, check_run_size
+from sim.run import RunResult, _now, check_run_size, run_chunk
 from sim.scenario import Scenario, scenario_from_dict
 from sim.timeline import Timeline
 
@@ -83,7 +82,7 @@ def _cap_officer_shares(data: dict) -> None:
 
 
 def run_with_parameter_uncertainty(
-    scenario: Scenario, reps: int, seed: int, engine: str = "des",
+    scenario: Scenario, reps: int, seed: int, engine: str = DEFAULT_ENGINE,
     calibration_dir: Path = DEFAULT_DIR, reps_per_draw: int = REPS_PER_DRAW,
     progress: Callable[[int], None] | None = None,
 ) -> RunResult:
@@ -93,7 +92,7 @@ def run_with_parameter_uncertainty(
         raise InputError("replications per parameter draw must be positive",
                          field="--reps-per-draw", value=reps_per_draw, allowed="1 or more")
     params, cov = load_posterior(calibration_dir)
-    sim_engine = get_engine(engine, scenario)
+    get_engine(engine, scenario)  # refuse an unknown engine up front
     started = _now()
     parts = []
     for g, first in enumerate(range(0, reps, reps_per_draw)):
@@ -102,8 +101,7 @@ def run_with_parameter_uncertainty(
                                                              stream(seed, g, "parameters")))
         timeline = Timeline.for_scenario(drawn)
         regimes = Regimes.for_scenario(drawn, timeline)
-        draws = [draw_replication(drawn, timeline, seed, r, regimes) for r in group]
-        parts.append(measure(sim_engine.simulate(drawn, timeline, draws), drawn, timeline))
+        parts.append(run_chunk(drawn, timeline, regimes, seed, engine, group))
         if progress:
             progress(len(group))
     timeline = Timeline.for_scenario(scenario)

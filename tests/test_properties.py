@@ -41,7 +41,7 @@ from sim.timeline import DAYS_PER_YEAR, Timeline
 from tests.conftest import baseline_dict
 
 ENGINES = ("des", "mc")
-FAST = settings(max_examples=8, deadline=None, derandomize=True, database=None,
+FAST = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -225,10 +225,19 @@ def ratio_events(timeline, rec, measured) -> dict[str, np.ndarray]:
                                                             mine & (rec.stream == s))
     met = np.isin(rec.pool, [POOL_CODE["dps"], POOL_CODE["psu"]])
     out["met.duration_wd.mean"] = count(rec.finalised, met)
+    for s, stream in enumerate(STREAMS):
+        out[f"met.{stream}.duration_wd.mean"] = count(rec.finalised, met & (rec.stream == s))
     iopc = rec.pool == POOL_CODE["iopc"]
     for metric in ("iopc.duration_wd.mean", "iopc.within_12m.share", "iopc.over_18m.share"):
         out[metric] = count(rec.inv_end, iopc)
     return out
+
+
+def is_ratio(metric: str) -> bool:
+    """A mean or share over events (NaN when there are none), by its name; time-averages of
+    officers are means over time, always defined."""
+    return metric.endswith((".mean", ".share", ".mean_end")) and not metric.startswith(
+        ("officers.", "cost."))
 
 
 def check_metrics_finite(timeline, rec, measured) -> None:
@@ -237,14 +246,15 @@ def check_metrics_finite(timeline, rec, measured) -> None:
         if metric in ratios:
             np.testing.assert_array_equal(np.isnan(values), ratios[metric] == 0,
                                           err_msg=f"{metric}: NaN exactly when no case counts")
-        elif not metric.endswith((".mean", ".share", ".mean_end")) or "officers." in metric:
+        elif not is_ratio(metric):
             assert np.all(np.isfinite(values)), f"{metric} is not finite: {values}"
         assert not np.any(values[~np.isnan(values)] < 0), f"{metric} is negative"
     for metric, values in measured.monthly.items():
         assert np.all(np.isfinite(values)) and np.all(values >= 0), metric
     for metric, values in measured.yearly.items():
-        if metric not in ratios:
+        if not is_ratio(metric):
             assert np.all(np.isfinite(values)), f"yearly {metric} is not finite"
+        assert not np.any(values[~np.isnan(values)] < 0), f"yearly {metric} is negative"
 
 
 def check_everything(scenario: Scenario, engine: str, seed: int) -> None:
