@@ -109,8 +109,9 @@ FIXED = {
     " Not identified: ASSUMPTION, 160 staff x 5 cases",
     "pools.dps.cases_per_staff": "DPS durations fell from 2019/20 to 2020/21 while demand rose,"
     " so no DPS queue is visible: slots are bounded below, not identified (ASSUMPTION, 4)",
-    "pools.iopc.cases_per_staff": "no target sees an IOPC queue separately from effort"
-    " (ASSUMPTION, 2 cases per investigator)",
+    "pools.iopc.cases_per_staff": "no target sees an IOPC queue separately from effort:"
+    " ASSUMPTION, 30 investigators x 2 cases, so the IOPC's Met-case slots run at about 90%"
+    " utilisation (T04-05: capacity reduced by real-terms cuts; Recommendation 7's premise)",
     "cps.decision_days": "no target covers CPS time (IOPC durations end at the investigation);"
     " ASSUMPTION, 120 days",
     "pools.*.investigation_days.*.cv": "one mean per target; shapes are ASSUMPTIONs",

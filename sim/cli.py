@@ -159,6 +159,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.chunk_size is not None and args.chunk_size < 1:
         raise InputError("chunk size must be positive", field="--chunk-size",
                          value=args.chunk_size, allowed="a whole number >= 1")
+    if args.workers < 1:
+        raise InputError("workers must be at least 1", field="--workers", value=args.workers,
+                         allowed="a whole number >= 1")
     with _naming(path):
         plan_chunks(scenario, args.reps, args.chunk_size)  # refuses oversized runs up front
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -107,8 +107,14 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
 
 
 def _remove_leftovers(out_dir: Path) -> None:
-    """Partial folders from killed runs to the same place are never mistaken for results."""
+    """Partial folders from killed runs to the same place are never mistaken for results.
+
+    A run killed between the two renames of a swap leaves the earlier result, whole, under
+    its retired name and nothing at the target: put it back rather than delete it."""
     for stale in out_dir.parent.glob(f".{out_dir.name}.partial-*"):
         shutil.rmtree(stale, ignore_errors=True)
-    for stale in out_dir.parent.glob(f".{out_dir.name}.old-*"):
+    retired = sorted(out_dir.parent.glob(f".{out_dir.name}.old-*"), key=os.path.getmtime)
+    if retired and not out_dir.exists():
+        retired.pop().rename(out_dir)
+    for stale in retired:
         shutil.rmtree(stale, ignore_errors=True)

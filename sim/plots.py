@@ -76,8 +76,8 @@ def write_plots(series: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.set_ylabel("cases" if not name.startswith("officers") else "officers")
         ax.set_ylim(bottom=0)
         ax.legend(loc="upper left", fontsize=8, frameon=False)
-        fig.text(0.99, 0.01, f"line: median; bands: 50% and 90% of {reps} replications",
-                 ha="right", va="bottom", fontsize=7, color="#555")
+        ax.set_xlabel(f"month (line: median; bands: 50% and 90% of {reps} replications)",
+                      fontsize=8, color="#555")
         path = out_dir / f"{name}.png"
         write_with(path, lambda tmp, f=fig: f.savefig(tmp, format="png", dpi=90))
         paths.append(path)

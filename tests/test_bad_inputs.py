@@ -152,6 +152,8 @@ CASES = [
       "smaller demand, a shorter horizon"),
     c("short_horizon", "run", "field '--chunk-size'", "got: 0", "a whole number >= 1",
       extra=("--chunk-size", "0"), named=False),
+    c("short_horizon", "run", "field '--workers'", "got: -1", "a whole number >= 1",
+      extra=("--workers", "-1"), named=False),
     c("short_horizon", "run", "not a directory", "allowed: a new or existing directory",
       extra=("--out", "{blocker}"), named=False),
     c("short_horizon", "run", "cannot write results here", "allowed: a directory you can",
@@ -237,7 +239,8 @@ def test_a_run_needing_more_memory_than_the_machine_is_refused(
     err = capsys.readouterr().err
     assert code == 2, err
     for word in ("field 'reps'", "would need about", "GiB of memory",
-                 "this machine has 1.0 GiB", "short_horizon.yaml", "got: 100000", "fewer replications"):
+                 "this machine has 1.0 GiB", "short_horizon.yaml", "got: 100000",
+                 "fewer replications"):
         assert word in err, f"{word!r} not in {err}"
     assert not (tmp_path / "out").exists()
 
@@ -273,3 +276,75 @@ def test_a_real_process_prints_no_traceback(name: str, tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr and "File \"" not in proc.stderr
     for word in case.words:
         assert word in proc.stderr, f"{word!r} not in {proc.stderr}"
+
+
+# ------------------------------------------------------------------ safe loading, paths
+
+
+def test_every_yaml_read_in_the_package_is_safe() -> None:
+    """No module loads YAML but through `read_yaml_mapping`, whose loader is a SafeLoader."""
+    import re
+
+    import yaml
+
+    from sim.scenario import _UniqueKeyLoader
+
+    assert issubclass(_UniqueKeyLoader, yaml.SafeLoader)
+    for source in (ROOT / "sim").rglob("*.py"):
+        text = source.read_text()
+        for call in re.findall(r"yaml\.(?:load|load_all|unsafe_load|full_load)\([^)]*\)", text):
+            assert "Loader=_UniqueKeyLoader" in call, f"{source.name}: {call}"
+        assert "yaml.Loader" not in text and "FullLoader" not in text, source.name
+
+
+@pytest.mark.parametrize("kind", ["scenario", "sweep"])
+def test_python_tags_are_refused_in_every_file(tmp_path: Path, kind: str, capsys) -> None:
+    marker = tmp_path / "executed"
+    tag = ("!!python/object/apply:pathlib.Path.touch"
+           f" [!!python/object/apply:pathlib.Path ['{marker}']]")
+    path = tmp_path / f"{kind}.yaml"
+    path.write_text(f"name: {tag}\n")
+    argv = (["validate", str(path)] if kind == "scenario"
+            else ["sweep", str(path), "--out", str(tmp_path / "o"), "--quiet"])
+    assert main(argv) == 2
+    assert "malformed YAML" in capsys.readouterr().err
+    assert not marker.exists(), "a Python object was constructed"
+
+
+def test_paths_resolve_relative_to_the_file_not_the_working_directory(
+        tmp_path: Path, monkeypatch, capsys) -> None:
+    """extends: and a sweep's base: are relative to the file that names them, at every level:
+    sweeps/s.yaml -> ../options/child.yaml -> ../base/parent.yaml -> grand.yaml."""
+    import yaml
+
+    from sim.scenario import load_scenario
+    from sim.sweep_design import load_sweep
+    from tests.conftest import small_dict
+
+    for folder in ("base", "options", "sweeps", "elsewhere"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "base" / "grand.yaml").write_text(yaml.safe_dump(small_dict()))
+    (tmp_path / "base" / "parent.yaml").write_text("extends: grand.yaml\nname: parent\n")
+    (tmp_path / "options" / "child.yaml").write_text(
+        "extends: ../base/parent.yaml\nname: child\ncps: {charge_share: 0.5}\n")
+    (tmp_path / "sweeps" / "s.yaml").write_text(yaml.safe_dump({
+        "name": "rel", "base": "../options/child.yaml", "reps": 1, "seed": 1,
+        "design": {"kind": "list", "points": [{"cps.conviction_share": 0.5}]}}))
+    monkeypatch.chdir(tmp_path / "elsewhere")  # a working directory that explains nothing
+    child = load_scenario(Path("../options/child.yaml"))
+    assert child.name == "child" and child.cps.charge_share == 0.5
+    assert child.horizon_years == small_dict()["horizon_years"], "the grandparent's fields"
+    sweep = load_sweep(Path("../sweeps/s.yaml"))
+    point = sweep.scenario(sweep.points[0])
+    assert point.name == "child" and point.cps.charge_share == 0.5
+    assert point.cps.conviction_share == 0.5
+    assert main(["validate", "../options/child.yaml"]) == 0
+    capsys.readouterr()
+    # a file moved away from its parent says where it looked
+    moved = tmp_path / "elsewhere" / "deeper" / "child.yaml"
+    moved.parent.mkdir()
+    moved.write_text((tmp_path / "options" / "child.yaml").read_text())
+    assert main(["validate", "deeper/child.yaml"]) == 2
+    err = capsys.readouterr().err
+    looked = tmp_path / "elsewhere" / "base" / "parent.yaml"
+    assert str(looked) in err and "relative to this file" in err, err

@@ -53,7 +53,8 @@ def test_scenario_is_immutable() -> None:
 @pytest.mark.parametrize(
     ("path", "value", "words"),
     [
-        ("assessment.complaints.iopc", 0.5, ["assessment.complaints", "sum to 1", "but sum to 1.4"]),
+        ("assessment.complaints.iopc", 0.5,
+         ["assessment.complaints", "sum to 1", "but sum to 1.4"]),
         ("assessment.conduct.psu", 1.5, ["assessment.conduct.psu", "less than or equal to 1"]),
         ("iopc_referral.independent", -0.1, ["iopc_referral.independent",
                                              "greater than or equal to 0"]),
