@@ -70,9 +70,10 @@ def test_scenarios_with_other_calendars_are_refused() -> None:
         compare([a, b], reps=1, seed=1)
 
 
+@pytest.mark.parametrize("engine", ["des", "mc"])
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_shipped_scenario_validates_and_runs(path) -> None:
+def test_every_shipped_scenario_validates_and_runs(path, engine: str) -> None:
     s = load_scenario(path)
     short = s.model_copy(update={"horizon_years": 1, "warmup_years": 0.5})
-    result = run_scenario(short, 1, 1)
+    result = run_scenario(short, 1, 1, engine)
     assert result.measured.summary["complaints.cases_per_year"][0] > 0

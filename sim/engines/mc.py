@@ -135,35 +135,37 @@ def queue_starts(rep: np.ndarray, ready: np.ndarray, service: np.ndarray, n_reps
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
     position = np.arange(order.size) - first[rep_sorted]
     width = int(counts.max())
-    ready_m = np.full((n_reps, width), np.inf)
-    service_m = np.zeros((n_reps, width))
-    ready_m[rep_sorted, position] = ready[order]
-    service_m[rep_sorted, position] = service[order]
+    # case-major layout: the recursion reads one row (that case of every replication) a step
+    ready_m = np.full((width, n_reps), np.inf)
+    service_m = np.zeros((width, n_reps))
+    ready_m[position, rep_sorted] = ready[order]
+    service_m[position, rep_sorted] = service[order]
     start_m = kiefer_wolfowitz(xp.asarray(ready_m), xp.asarray(service_m), schedule, horizon,
                                xp)
-    out[order] = _to_numpy(start_m)[rep_sorted, position]
+    out[order] = _to_numpy(start_m)[position, rep_sorted]
     return out
 
 
 def kiefer_wolfowitz(ready, service, schedule: tuple[np.ndarray, np.ndarray], horizon: float,
                      xp: ModuleType = np):
-    """FCFS start times for an R x N array of cases in queue order, in a time-varying pool.
+    """FCFS start times for an N x R array of cases in queue order, in a time-varying pool.
 
-    Row r is one replication; padding cases have ready = +inf. A case starts at the
+    Column r is one replication, row j its j-th case in queue order; padding cases have
+    ready = +inf. A case starts at the
     latest of its ready time, the previous case's start (first come, first served) and the
     earliest free open slot; capacity changes due by then are applied first.
     """
-    n_reps, n_cases = ready.shape
+    n_cases, n_reps = ready.shape
     times, slots = schedule
     change_at = [float(x) for x in times[1:]]
     change_to = [int(x) for x in slots[1:]]
     pool = _SlotState(n_reps, int(slots.max()), int(slots[0]), xp)
-    starts = xp.full((n_reps, n_cases), math.inf)
+    starts = xp.full((n_cases, n_reps), math.inf)
     last = xp.full(n_reps, -math.inf)
     step = xp.zeros(n_reps, dtype=xp.int64)  # next capacity change, per replication
     next_at = xp.full(n_reps, change_at[0] if change_at else math.inf)
     for j in range(n_cases):
-        t0 = xp.maximum(ready[:, j], last)
+        t0 = xp.maximum(ready[j], last)
         group, earliest = pool.earliest()
         start = xp.maximum(t0, earliest)
         if change_at:
@@ -176,8 +178,8 @@ def kiefer_wolfowitz(ready, service, schedule: tuple[np.ndarray, np.ndarray], ho
                 next_at = xp.where(due, _lookup(change_at, step, xp), next_at)
                 group, earliest = pool.earliest()
                 start = xp.maximum(t0, earliest)
-        pool.take(group, start + service[:, j])
-        starts[:, j] = start
+        pool.take(group, start + service[j])
+        starts[j] = start
         last = start
         if j % STOP_CHECK_EVERY == 0 and bool((start >= horizon).all()):
             break  # FCFS: every later case starts later still, beyond the run
