@@ -101,8 +101,10 @@ PARAMS: tuple[Param, ...] = (
 FIXED = {
     "proceedings.panels.cases_per_staff": "panel slots and the time a hearing holds a panel"
     " both make up the time in the hearing stage, which the awaiting-hearing stock and the"
-    " hearings held measure together: the slots are fixed (ASSUMPTION, 12 chairs x 3, the"
-    " level the hearings_capacity scenario starts from) and the hearing time fitted",
+    " hearings held measure together: the slots are fixed (ASSUMPTION, 12 chairs x 10 listed"
+    " hearings: the published stock fell while hearings held fell, so it follows inflow, not"
+    " panel capacity; fewer slots saturate the stage and the backlog drifts up) and the"
+    " hearing time fitted",
     "pools.psu.cases_per_staff": "PSU case slots: the 2019/20 figure covers 10 months, so the"
     " monthly complaint rate rose only 3% into 2020/21 (not 24%); no target shows a PSU queue"
     " forming, and local conduct times fell while complaint times rose in the same units."
