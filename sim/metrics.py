@@ -153,13 +153,21 @@ class _Periods:
         if not (np.array_equal(self.month_edges[self.year_first_month], self.year_edges[:-1])
                 and np.array_equal(self.month_ends[self.year_last_month], self.year_ends)):
             raise ValueError("financial years must start and end on month boundaries")
+        # months start on whole days: a day's month is a lookup, not a search per event
+        self.horizon = float(self.month_edges[-1])
+        days = np.arange(int(np.ceil(self.horizon)))
+        self.month_of_day = np.searchsorted(self.month_edges, days, side="right") - 1
+
+    def month_of(self, t: np.ndarray) -> np.ndarray:
+        """Report month of each time in [0, horizon)."""
+        return self.month_of_day[t.astype(np.int64)]
 
     def by_month(self, t: np.ndarray, mask: np.ndarray,
                  values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Events (and the sum of `values` over them) per replication and report month."""
         months = len(self.month_edges) - 1
-        ok = mask & (t >= self.month_edges[0]) & (t < self.month_edges[-1])
-        k = np.searchsorted(self.month_edges, t[ok], side="right") - 1
+        ok = mask & (t >= 0.0) & (t < self.horizon)
+        k = self.month_of(t[ok])
         cell = self.rec.rep[ok] * months + k
         size = self.R * months
         counts = np.bincount(cell, minlength=size).reshape(self.R, months).astype(float)
@@ -172,17 +180,22 @@ class _Periods:
         """Monthly flows added up by financial year: (R, years)."""
         return np.add.reduceat(monthly, self.year_first_month, axis=1)
 
-    def stock_at(self, enter: np.ndarray, leave: np.ndarray, mask: np.ndarray,
-                 times: np.ndarray) -> np.ndarray:
-        """Cases with enter <= T < leave (leave NaN: still there) at each T: (R, len(times))."""
-        return self._count_le(enter, mask, times) - self._count_le(leave, mask, times)
+    def stock_at(self, enter: np.ndarray, leave: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Cases with enter <= T < leave (leave NaN: still there) just before each month end
+        T (nothing at or after the horizon was seen): shape (R, months)."""
+        return self._count_by_month_end(enter, mask) - self._count_by_month_end(leave, mask)
 
-    def _count_le(self, t: np.ndarray, mask: np.ndarray, times: np.ndarray) -> np.ndarray:
+    def _count_by_month_end(self, t: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Cases with t before each month end, per replication: (R, months)."""
         ok = mask & ~np.isnan(t)
-        k = np.searchsorted(times, t[ok], side="left")  # counted at every T >= t
-        K = len(times) + 1
-        flat = np.bincount(self.rec.rep[ok] * K + k, minlength=self.R * K).reshape(self.R, K)
-        return np.cumsum(flat, axis=1)[:, :-1].astype(float)
+        tt = t[ok]
+        months = len(self.month_ends)
+        inside = (tt >= 0.0) & (tt < self.horizon)
+        k = np.where(tt < 0.0, 0, months)  # counted from the first month end, or never
+        k[inside] = self.month_of(tt[inside])
+        width = months + 1
+        flat = np.bincount(self.rec.rep[ok] * width + k, minlength=self.R * width)
+        return np.cumsum(flat.reshape(self.R, width), axis=1)[:, :-1].astype(float)
 
     def time_average(self, enter, leave, mask, periods) -> np.ndarray:
         """Mean number present over each period [lo, hi): shape (R, periods)."""
@@ -223,7 +236,7 @@ def measure(records: Records, scenario: Scenario, timeline: Timeline) -> Measure
 
     def stock(name: str, enter, leave, mask) -> None:
         # stocks just before each month end: nothing at or after the horizon was seen
-        monthly = p.stock_at(enter, leave, mask, p.month_ends - 1e-9)
+        monthly = p.stock_at(enter, leave, mask)
         out.summary[f"{name}.end"] = monthly[:, -1]
         out.yearly[f"{name}.end"] = monthly[:, p.year_last_month]
         out.monthly[name] = monthly
@@ -315,7 +328,6 @@ def _officers(out: Measured, r: Records, p: _Periods, scenario: Scenario,
             r.assessed, r.finalised, mask, [p.window])[:, 0]
         out.yearly[f"officers.{name}.mean"] = p.time_average(
             r.assessed, r.finalised, mask, p.years)
-        out.monthly[f"officers.{name}"] = p.stock_at(
-            r.assessed, r.finalised, mask, p.month_ends - 1e-9)
+        out.monthly[f"officers.{name}"] = p.stock_at(r.assessed, r.finalised, mask)
     out.summary["cost.suspended_gbp_per_year"] = out.summary["officers.suspended.mean"] * cost
     out.yearly["cost.suspended_gbp_per_year"] = out.yearly["officers.suspended.mean"] * cost

@@ -28,7 +28,7 @@ MAX_REPS = 100_000
 MAX_SEED = 2**63 - 1
 BYTES_PER_CASE = 200  # records (12 times, 8 flags) plus draws and working copies
 MEMORY_BUDGET_BYTES = 2 * 2**30  # per chunk of replications
-MAX_CHUNK = 250  # replications at once: amortises the MC loop, keeps a chunk near 1 GiB
+MAX_CHUNK = 200  # replications at once: arrays stay under glibc's 32 MiB mmap threshold, so reused
 MEMORY_SHARE = 0.75  # of the machine's memory a whole run may plan to use
 
 

@@ -183,3 +183,23 @@ def test_agrees_with_ciw() -> None:
         p = stats.ttest_ind(a, b, equal_var=False).pvalue
         assert p > FAMILY_ERROR / 2, f"{name}: ccsim {a.mean():.3f} vs Ciw {b.mean():.3f}"
     assert theirs[0].mean() > 1.0  # rho = 0.9 on 20 slots: the queue is not trivial
+
+
+def test_no_wait_shortcut_equals_the_recursion() -> None:
+    """Replications where nobody waits skip the recursion; the start times are the same.
+    Half the replications here are near saturation (some cases wait), half have slack."""
+    from sim.engines.mc import _recursion, queue_starts
+
+    rng = np.random.default_rng(5)
+    n_reps, per_rep, horizon = 40, 300, 2000.0
+    rep = np.repeat(np.arange(n_reps), per_rep)
+    ready = rng.uniform(-200, horizon, rep.size)
+    service = rng.exponential(np.where(rep % 2 == 0, 60.0, 20.0))  # even reps: heavy load
+    schedule = (np.array([-np.inf, 900.0]), np.array([8, 12]))  # capacity rises mid-run
+    fast = queue_starts(rep, ready, service, n_reps, schedule, horizon)
+    slow = _recursion(rep, np.minimum(ready, horizon + 1), service, n_reps, schedule, horizon,
+                      np)
+    seen = (fast < horizon) | (slow < horizon)
+    assert np.array_equal(fast[seen], slow[seen])
+    waited = fast[seen] > ready[seen]
+    assert waited.any() and not waited.all()
