@@ -75,7 +75,7 @@ def write_plots(series: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.set_title(title)
         ax.set_ylabel("cases" if not name.startswith("officers") else "officers")
         ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        ax.legend(loc="best", fontsize=8, framealpha=0.8)
         ax.set_xlabel(f"month (line: median; bands: 50% and 90% of {reps} replications)",
                       fontsize=8, color="#555")
         path = out_dir / f"{name}.png"

@@ -18,7 +18,7 @@ STYLE = (
     "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
     "td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}"
     "td:first-child,th:first-child{text-align:left}.sig{font-weight:bold;color:#8b0000}"
-    "td.note{text-align:left;color:#555;font-size:12px}"
+    "td.note{text-align:left;color:#555;font-size:12px}th.note{text-align:left}"
     "img{max-width:100%}details{margin:1em 0}pre{background:#f5f5f5;padding:1em;"
     "overflow-x:auto;font-size:12px}"
 )
@@ -50,7 +50,7 @@ def _metric_rows(table: pd.DataFrame, glossary: Mapping[str, str],
     rows = table.set_index("metric")
     names = [m for m in (metrics or rows.index) if m in rows.index]
     out = ["<table><tr><th>metric</th><th>mean</th><th>90% of replications</th>"
-           "<th>median</th><th>Monte Carlo s.e.</th><th>meaning</th></tr>"]
+           "<th>median</th><th>Monte Carlo s.e.</th><th class='note'>meaning</th></tr>"]
     for m in names:
         r = rows.loc[m]
         out.append(
