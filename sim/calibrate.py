@@ -32,6 +32,7 @@ from scipy.optimize import least_squares
 from sim.calibration_derived import derived
 from sim.calibration_targets import Target
 from sim.errors import InputError
+from sim.paths import get_path, set_path
 from sim.run import run_scenario
 from sim.scenario import resolve_extends, scenario_from_dict
 
@@ -121,26 +122,6 @@ FIXED = {
 
 
 # ------------------------------------------------------------------ paths and overlays
-
-
-def _key(part: str) -> Any:
-    return int(part) if part.isdigit() else part
-
-
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set a dotted path in nested dicts and lists (`a.b.0.value`)."""
-    *parents, last = [_key(p) for p in path.split(".")]
-    node: Any = data
-    for p in parents:
-        node = node[p]
-    node[last] = value
-
-
-def get_path(data: dict[str, Any], path: str) -> Any:
-    node: Any = data
-    for p in path.split("."):
-        node = node[_key(p)]
-    return node
 
 
 def overlay_of(full: dict[str, Any], paths: list[str]) -> dict[str, Any]:

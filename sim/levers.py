@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.paths import get_path, set_path
 from sim.timeline import Timeline
 
 # Levers change case handling; capacity and demand have dated steps of their own.
@@ -39,21 +40,6 @@ def lever_path_problem(path: str, data: dict[str, Any]) -> str | None:
             return f"'{path}' does not name a field of the scenario"
         node = node[p]
     return None
-
-
-def get_path(data: dict[str, Any], path: str) -> Any:
-    node = data
-    for p in path.split("."):
-        node = node[p]
-    return node
-
-
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    *parents, last = path.split(".")
-    node = data
-    for p in parents:
-        node = node[p]
-    node[last] = value
 
 
 def blend(old: Any, new: Any, f: float, path: str = "") -> Any:

@@ -28,6 +28,7 @@ from pydantic import (
 
 from sim.engines import DEFAULT_ENGINE
 from sim.errors import InputError, ScenarioError
+from sim.paths import set_path, walk
 from sim.scenario import (
     Scenario,
     read_yaml_mapping,
@@ -197,32 +198,9 @@ def sample_matrix(design: SampledDesign) -> np.ndarray:
     return latin.sample(problem, design.samples, seed=design.design_seed)
 
 
-def _walk(node: Any, parts: list[str]):
-    """Every (container, key) that a path with `*` wildcards reaches."""
-    if not parts:
-        return
-    head, *rest = parts
-    if isinstance(node, list):
-        wanted = range(len(node)) if head == "*" else [int(head)] if head.isdigit() else []
-        keys = [k for k in wanted if k < len(node)]
-    elif isinstance(node, dict):
-        keys = list(node) if head == "*" else [head] if head in node else []
-    else:
-        keys = []
-    for k in keys:
-        if rest:
-            yield from _walk(node[k], rest)
-        else:
-            yield node, k
-
-
 def path_problem(data: dict[str, Any], path: str) -> str | None:
-    found = list(_walk(data, path.split(".")))
+    found = list(walk(data, path))
     if not found:
         return f"'{path}' does not name a field of the base scenario"
     return None
 
-
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    for container, key in _walk(data, path.split(".")):
-        container[key] = value

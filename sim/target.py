@@ -49,9 +49,10 @@ from scipy import stats
 
 from sim.errors import InputError, ScenarioError
 from sim.metrics import GLOSSARY
+from sim.paths import set_path, values_at
 from sim.run import check_run_size, run_scenario
 from sim.scenario import Scenario, scenario_from_dict
-from sim.sweep_design import path_problem, set_path
+from sim.sweep_design import path_problem
 from sim.timeline import Timeline
 
 INTERVAL = 0.95  # coverage of the Wilson intervals and of the answer's interval
@@ -90,22 +91,6 @@ def parse_at_most(text: str) -> float | str:
 # --------------------------------------------------------------------------- levers
 
 
-def _lookup(data: Any, path: str) -> list[Any]:
-    """Every value a dotted path (with `*` wildcards and list indices) reaches."""
-    nodes = [data]
-    for part in path.split("."):
-        nxt = []
-        for node in nodes:
-            if isinstance(node, dict):
-                nxt += list(node.values()) if part == "*" else [node[part]] if part in node else []
-            elif isinstance(node, list):
-                idx = range(len(node)) if part == "*" else (
-                    [int(part)] if part.isdigit() and int(part) < len(node) else [])
-                nxt += [node[i] for i in idx]
-        nodes = nxt
-    return nodes
-
-
 def _is_steps(node: Any) -> bool:
     return isinstance(node, list) and bool(node) and all(
         isinstance(s, dict) and set(s) == {"from", "value"} for s in node)
@@ -129,7 +114,7 @@ class Lever:
             raise InputError(problem, field="--lever", value=self.path,
                              allowed="a dotted path to a number or to dated steps, e.g."
                              " pools.iopc.staff or pools.iopc.cases_per_staff")
-        for node in _lookup(data, self.path):
+        for node in values_at(data, self.path):
             numeric = isinstance(node, int | float) and not isinstance(node, bool)
             if not (numeric or _is_steps(node)):
                 raise InputError("the lever must name a number or a list of dated steps",
@@ -138,7 +123,7 @@ class Lever:
 
     def current(self, data: dict[str, Any], start: dt.date) -> float:
         """The lever's value now (for steps: the step in force on the lever's date)."""
-        node = _lookup(data, self.path)[0]
+        node = values_at(data, self.path)[0]
         if _is_steps(node):
             when = self.from_date or start
             in_force = [s for s in node if _as_date(s["from"]) <= when] or node[:1]
@@ -148,7 +133,7 @@ class Lever:
     def applied(self, data: dict[str, Any], value: float, start: dt.date) -> dict[str, Any]:
         """A copy of the scenario data with the lever set to `value`."""
         out = copy.deepcopy(data)
-        nodes = _lookup(out, self.path)
+        nodes = values_at(out, self.path)
         if nodes and _is_steps(nodes[0]):
             when = self.from_date or start
             for steps in nodes:

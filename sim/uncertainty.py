@@ -21,6 +21,7 @@ from sim.engines import DEFAULT_ENGINE, get_engine
 from sim.errors import InputError
 from sim.levers import Regimes
 from sim.metrics import Measured
+from sim.paths import get_path, set_path
 from sim.randomness import stream
 from sim.run import RunResult, _now, check_run_size, run_chunk
 from sim.scenario import Scenario, scenario_from_dict
@@ -56,8 +57,6 @@ def draw_parameters(params: pd.DataFrame, cov: np.ndarray, rng: np.random.Genera
 
 def perturbed(scenario: Scenario, params: pd.DataFrame, draw: np.ndarray) -> Scenario:
     """The scenario with each fitted field multiplied by draw / estimate (levers too)."""
-    from sim.calibrate import get_path, set_path
-
     data = scenario.to_dict()
     factors = draw / params.estimate.to_numpy(float)
     for (_, row), f in zip(params.iterrows(), factors, strict=True):

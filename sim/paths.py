@@ -1,0 +1,65 @@
+"""Dotted paths into scenario data (`pools.iopc.staff.0.value`, `pools.*.cases_per_staff`).
+
+Levers, sweeps, calibration and goal-seeking all name scenario fields this way; this is the
+one reader and writer they share. A part is a mapping key, a list index, or `*` (every
+item of a list or mapping).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+
+def walk(node: Any, path: str) -> Iterator[tuple[Any, Any]]:
+    """Every (container, key) that `path` reaches; nothing where it reaches nothing."""
+    yield from _walk(node, path.split("."))
+
+
+def _walk(node: Any, parts: list[str]) -> Iterator[tuple[Any, Any]]:
+    if not parts:
+        return
+    head, *rest = parts
+    if isinstance(node, list):
+        wanted = range(len(node)) if head == "*" else [int(head)] if head.isdigit() else []
+        keys = [k for k in wanted if k < len(node)]
+    elif isinstance(node, dict):
+        keys = list(node) if head == "*" else [head] if head in node else []
+    else:
+        keys = []
+    for k in keys:
+        if rest:
+            yield from _walk(node[k], rest)
+        else:
+            yield node, k
+
+
+def values_at(data: Any, path: str) -> list[Any]:
+    """Every value `path` reaches (one for a path without wildcards)."""
+    return [container[key] for container, key in walk(data, path)]
+
+
+def get_path(data: Any, path: str) -> Any:
+    """The value at `path`; KeyError if the path names nothing."""
+    found = values_at(data, path)
+    if not found:
+        raise KeyError(path)
+    return found[0]
+
+
+def set_path(data: Any, path: str, value: Any) -> None:
+    """Set every field `path` reaches; a missing last key under an existing mapping is added."""
+    parent, _, last = path.rpartition(".")
+    containers = [data] if not parent else values_at(data, parent)
+    if not containers:
+        raise KeyError(path)
+    for node in containers:
+        if isinstance(node, list):
+            indices = range(len(node)) if last == "*" else [int(last)]
+            for i in indices:
+                node[i] = value
+        elif last == "*":
+            for k in node:
+                node[k] = value
+        else:
+            node[last] = value
