@@ -17,6 +17,7 @@ from sim import __version__
 from sim.brief import BriefResult, config_digest, figure_sources, year_end
 from sim.metrics import GLOSSARY
 from sim.report import fmt, image, page
+from sim.summarise import describe
 from sim.target import wilson
 
 # --------------------------------------------------------------------------- blocks
@@ -116,16 +117,12 @@ def _gbp_m(x: float) -> str:
 
 
 def _range(v: np.ndarray) -> str:
-    v = v[~np.isnan(v)]
-    if v.size == 0:
-        return "–"
-    lo, hi = np.quantile(v, [0.05, 0.95])
-    return f"{fmt(lo)} to {fmt(hi)}"
+    d = describe(v)
+    return f"{fmt(d['p05'])} to {fmt(d['p95'])}" if d["reps"] else "–"
 
 
 def _mean(v: np.ndarray) -> float:
-    v = v[~np.isnan(v)]
-    return float(v.mean()) if v.size else float("nan")
+    return describe(v)["mean"]
 
 
 class _Numbers:

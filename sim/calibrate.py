@@ -35,6 +35,7 @@ from sim.errors import InputError
 from sim.paths import get_path, set_path
 from sim.run import run_scenario
 from sim.scenario import resolve_extends, scenario_from_dict
+from sim.summarise import describe
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TARGETS = ROOT / "calibration" / "targets.csv"
@@ -200,15 +201,12 @@ class Evaluation:
     theta: np.ndarray
     values: dict[str, np.ndarray]
 
-    def mean(self, t: Target) -> float:
-        v = self.values[t.target_id]
-        v = v[~np.isnan(v)]
-        return float(v.mean()) if v.size else float("nan")
+    def describe(self, t: Target) -> dict[str, float]:
+        """Mean and quantiles across replications (`sim.summarise.describe`)."""
+        return describe(self.values[t.target_id])
 
-    def quantile(self, t: Target, q: float) -> float:
-        v = self.values[t.target_id]
-        v = v[~np.isnan(v)]
-        return float(np.quantile(v, q)) if v.size else float("nan")
+    def mean(self, t: Target) -> float:
+        return self.describe(t)["mean"]
 
 
 @dataclass

@@ -44,13 +44,13 @@ def target_table(fit: Fit) -> pd.DataFrame:
     ev, fitted_ids = fit.evaluation, {t.target_id for t in fit.problem.fit_targets}
     rows = []
     for t in fit.problem.targets:
-        mean = ev.mean(t)
+        d = ev.describe(t)
+        mean = d["mean"]
         err = mean - t.published
         rows.append({
             "target_id": t.target_id, "figure_id": t.figure_id, "metric": t.metric,
             "period": t.period, "kind": t.kind, "published": t.published,
-            "model_mean": mean, "model_p05": ev.quantile(t, 0.05),
-            "model_p95": ev.quantile(t, 0.95), "error": err,
+            "model_mean": mean, "model_p05": d["p05"], "model_p95": d["p95"], "error": err,
             "error_rel": err / t.published if t.published else np.nan,
             "tolerance": t.tolerance, "tolerance_type": t.tolerance_type,
             "pass": bool(np.isfinite(mean) and abs(err) <= t.tolerance_abs + 1e-12),

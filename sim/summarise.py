@@ -11,7 +11,7 @@ from sim.timeline import Timeline
 QUANTILES = {"p05": 0.05, "p50": 0.50, "p95": 0.95}
 
 
-def _describe(values: np.ndarray) -> dict[str, float]:
+def describe(values: np.ndarray) -> dict[str, float]:
     """Mean, quantiles across replications, sd, Monte Carlo s.e.; NaNs (no event) skipped."""
     v = values[~np.isnan(values)]
     n = v.size
@@ -25,7 +25,7 @@ def _describe(values: np.ndarray) -> dict[str, float]:
 
 
 def summary_table(measured: Measured) -> pd.DataFrame:
-    rows = [{"metric": k, **_describe(v)} for k, v in measured.summary.items()]
+    rows = [{"metric": k, **describe(v)} for k, v in measured.summary.items()]
     return pd.DataFrame(rows)
 
 
@@ -34,7 +34,7 @@ def yearly_table(measured: Measured, timeline: Timeline) -> pd.DataFrame:
     rows = []
     for j, year in enumerate(labels):
         for metric, values in measured.yearly.items():
-            rows.append({"year": year, "metric": metric, **_describe(values[:, j])})
+            rows.append({"year": year, "metric": metric, **describe(values[:, j])})
     return pd.DataFrame(rows)
 
 

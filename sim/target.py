@@ -52,6 +52,7 @@ from sim.metrics import GLOSSARY
 from sim.paths import set_path, values_at
 from sim.run import check_run_size, run_scenario
 from sim.scenario import Scenario, scenario_from_dict
+from sim.summarise import describe
 from sim.sweep_design import path_problem
 from sim.timeline import Timeline
 
@@ -289,11 +290,9 @@ class _Evaluator:
             self.cache[value] = ok
             k = int(ok.sum())
             low, high = wilson(k, self.reps)
-            finite = values[~np.isnan(values)]
-            q05, q95 = np.quantile(finite, [0.05, 0.95]) if finite.size else (np.nan, np.nan)
+            d = describe(values)
             self.points.append(Point(value, k, self.reps, k / self.reps, low, high,
-                                     float(np.mean(finite)) if finite.size else np.nan,
-                                     float(q05), float(q95), len(self.points)))
+                                     d["mean"], d["p05"], d["p95"], len(self.points)))
             if self.progress:
                 self.progress(value, k, self.reps)
         return self.cache[value]
