@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.compare import Comparison, check_comparable
+from sim.engines import DEFAULT_ENGINE
 from sim.errors import InputError, ScenarioError
 from sim.run import RunResult, check_run_size, plan_chunks, run_scenario
 from sim.scenario import Scenario, load_scenario, read_yaml_mapping, validation_problems
@@ -197,7 +198,7 @@ def make_brief(
     *,
     reps: int | None = None,
     seed: int | None = None,
-    engine: str = "des",
+    engine: str = DEFAULT_ENGINE,
     progress: Callable[[str], None] | None = None,
     argv: list[str] | None = None,
 ) -> BriefResult:

@@ -31,6 +31,7 @@ from scipy.optimize import least_squares
 
 from sim.calibration_derived import derived
 from sim.calibration_targets import Target
+from sim.engines import DEFAULT_ENGINE
 from sim.errors import InputError
 from sim.paths import get_path, set_path
 from sim.run import run_scenario
@@ -219,7 +220,7 @@ class Problem:
     fit_targets: list[Target]
     reps: int = FIT_REPS
     seed: int = SEED
-    engine: str = "mc"
+    engine: str = DEFAULT_ENGINE
     variant: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(VARIANT))
     evaluations: int = 0
 
@@ -363,7 +364,7 @@ def _matches(target_id: str, pattern: str) -> bool:
 
 def calibrate(targets_path: Path = DEFAULT_TARGETS, out_dir: Path = DEFAULT_OUT,
               until: str | None = None, reps: int = FIT_REPS, report_reps: int = REPORT_REPS,
-              seed: int = SEED, engine: str = "mc", max_nfev: int = MAX_NFEV,
+              seed: int = SEED, engine: str = DEFAULT_ENGINE, max_nfev: int = MAX_NFEV,
               progress: Callable[[str], None] | None = None) -> tuple[Fit, list[Path]]:
     """Fit, then write the overlay, ranges, target table, chart and report to `out_dir`."""
     from sim.calibration_report import write_calibration

@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--reps", type=int, help="replications per objective evaluation")
     cal.add_argument("--report-reps", type=int, help="replications for the final report")
     cal.add_argument("--seed", type=int, help="random seed (default: the shipped fit's)")
-    cal.add_argument("--engine", default="mc", help="mc (vectorised, default) or des")
+    cal.add_argument("--engine", default=DEFAULT_ENGINE, help="mc (vectorised, default) or des")
     cal.add_argument("--max-evals", type=int, help="most objective evaluations")
     cal.add_argument("--quiet", action="store_true", help="no progress lines")
     cal.set_defaults(handler=cmd_calibrate)
@@ -102,11 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _default_engine() -> str:
-    """The engine `ccsim run` uses by default (target and brief follow it)."""
-    return build_parser().parse_args(["run"]).engine
-
-
 def _add_target_parser(sub) -> None:
     target = sub.add_parser("target", help="goal-seek: the smallest lever value meeting a"
                             " target with a stated probability (see sim/target.py)")
@@ -126,7 +121,8 @@ def _add_target_parser(sub) -> None:
     target.add_argument("--max", type=float, help="highest value (default: found by doubling)")
     target.add_argument("--reps", type=int, default=100, help="replications (default 100)")
     target.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    target.add_argument("--engine", help="des or mc (default: as ccsim run)")
+    target.add_argument("--engine", default=DEFAULT_ENGINE,
+                        help="des or mc (default: as ccsim run)")
     target.add_argument("--out", type=Path, help="write target.json and points.csv here")
     target.add_argument("--quiet", action="store_true", help="no progress lines")
     target.set_defaults(handler=cmd_target)
@@ -137,7 +133,8 @@ def _add_brief_parser(sub) -> None:
     brief.add_argument("--config", type=Path, help="brief file (default: briefs/rec7.yaml)")
     brief.add_argument("--reps", type=int, help="replications (default: the brief file's)")
     brief.add_argument("--seed", type=int, help="random seed (default: the brief file's)")
-    brief.add_argument("--engine", help="des or mc (default: as ccsim run)")
+    brief.add_argument("--engine", default=DEFAULT_ENGINE,
+                       help="des or mc (default: as ccsim run)")
     brief.add_argument("--year", help="the year reported (default: the brief file's)")
     brief.add_argument("--confidence", type=float, help="goal-seek probability")
     brief.add_argument("--cost-per-investigator", type=float,
@@ -314,7 +311,7 @@ def cmd_target(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     target = Target(args.metric, args.year, parse_at_most(args.at_most), args.confidence)
-    engine = args.engine or _default_engine()
+    engine = args.engine
 
     def said(value: float, met: int, reps: int) -> None:
         if not args.quiet:
@@ -373,7 +370,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
             print(f"  {message}", file=sys.stderr)
 
     brief = make_brief(config, inputs, reps=args.reps, seed=args.seed,
-                       engine=args.engine or _default_engine(), progress=said,
+                       engine=args.engine, progress=said,
                        argv=["brief", *(f"--{k.replace('_', '-')}={v}" for k, v in
                                         vars(args).items() if k not in ("handler", "command")
                                         and v not in (None, False))])

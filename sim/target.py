@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from sim.engines import DEFAULT_ENGINE
 from sim.errors import InputError, ScenarioError
 from sim.metrics import GLOSSARY
 from sim.paths import set_path, values_at
@@ -352,7 +353,7 @@ def goal_seek(
     *,
     reps: int = 100,
     seed: int = 1,
-    engine: str = "des",
+    engine: str = DEFAULT_ENGINE,
     step: float = 1.0,
     low: float | None = None,
     high: float | None = None,
@@ -433,7 +434,7 @@ def _last_below(ev: _Evaluator, x: Callable[[int], float], top: int, k: int) -> 
 
 
 def brute_force(scenario: Scenario, lever: Lever, target: Target, values: list[float], *,
-                reps: int, seed: int, engine: str = "des",
+                reps: int, seed: int, engine: str = DEFAULT_ENGINE,
                 run: Callable[..., Any] = run_scenario) -> dict[float, float]:
     """p(x) at every value (a full scan): the check on `goal_seek`."""
     ev = _Evaluator(scenario, lever, target, reps, seed, engine, run)

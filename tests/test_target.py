@@ -155,10 +155,11 @@ def test_goal_seek_agrees_with_a_brute_force_scan_of_the_des() -> None:
                    "des").measured.yearly[METRIC][:, 0].mean() for x in (grid[0], grid[-1])]
     assert ends[0] > ends[1] + 4, f"capacity should matter here: {ends}"
     target = Target(METRIC, "2021/22", (ends[0] + ends[1]) / 2, confidence=0.6)
-    scan = brute_force(s, lever, target, grid, reps=reps, seed=seed, run=shared)
+    scan = brute_force(s, lever, target, grid, reps=reps, seed=seed, engine="des", run=shared)
     assert scan[grid[0]] < target.confidence <= scan[grid[-1]], f"a poor test grid: {scan}"
     expected = min(x for x in grid if scan[x] >= target.confidence - 1e-12)
-    r = goal_seek(s, lever, target, reps=reps, seed=seed, step=10, high=80, run=shared)
+    r = goal_seek(s, lever, target, reps=reps, seed=seed, engine="des", step=10, high=80,
+                  run=shared)
     assert r.answer == expected, (scan, r.points)
     assert len(r.points) < len(grid)
     for p in r.points:
