@@ -120,17 +120,11 @@ class _ByRegime:
             return float(get(self.scenarios[0]))
         return np.array([get(s) for s in self.scenarios], dtype=float)[self.regime]
 
-    def per_route(self, get: Callable[[Scenario], object], route: np.ndarray) -> np.ndarray:
-        """A per-route share for each case (0 for cases with no proceedings)."""
-        table = np.array([[getattr(get(s), r) for r in ROUTES] + [0.0] for s in self.scenarios])
-        return table[0, route] if len(self.scenarios) == 1 else table[self.regime, route]
-
-    def per_pool(self, get: Callable[[Scenario], object], pool: np.ndarray) -> np.ndarray:
-        """A per-pool share for each case (0 for cases in no pool)."""
-        table = np.array([[getattr(get(s), p) for p in POOLS] + [0.0] for s in self.scenarios])
-        if len(self.scenarios) == 1:
-            return table[0, pool]  # NO_POOL (-1) picks the trailing 0
-        return table[self.regime, pool]
+    def per_code(self, get: Callable[[Scenario], object], names: tuple[str, ...],
+                 code: np.ndarray) -> np.ndarray:
+        """A share named by each case's code (a pool or a route); 0 for code -1 (none)."""
+        table = np.array([[getattr(get(s), n) for n in names] + [0.0] for s in self.scenarios])
+        return table[0, code] if len(self.scenarios) == 1 else table[self.regime, code]
 
     def sample(self, get: Callable[[Scenario], Distribution], rng: np.random.Generator,
                mask: np.ndarray | None = None) -> np.ndarray:
@@ -217,14 +211,14 @@ def _draw_effort(by: _ByRegime, rng: Streams, pool, stream) -> np.ndarray:
 
 def _draw_officer_status(by: _ByRegime, rng: np.random.Generator, pool) -> np.ndarray:
     u = rng.random(by.n)
-    s = by.per_pool(lambda sc: sc.officers.suspended, pool)
-    r = by.per_pool(lambda sc: sc.officers.restricted, pool)
+    s = by.per_code(lambda sc: sc.officers.suspended, POOLS, pool)
+    r = by.per_code(lambda sc: sc.officers.restricted, POOLS, pool)
     return np.select([u < s, u < s + r], [SUSPENDED, RESTRICTED], NOT_HELD).astype(np.int8)
 
 
 def _draw_cps(by: _ByRegime, rng: np.random.Generator, pool) -> dict[str, np.ndarray]:
     n = by.n
-    referred = rng.random(n) < by.per_pool(lambda s: s.cps.referral_share, pool)
+    referred = rng.random(n) < by.per_code(lambda s: s.cps.referral_share, POOLS, pool)
     charged = referred & (rng.random(n) < by.value(lambda s: s.cps.charge_share))
     convicted = charged & (rng.random(n) < by.value(lambda s: s.cps.conviction_share))
     # Durations only for the cases that have the stage: the uniforms above keep every
@@ -239,7 +233,8 @@ def _draw_cps(by: _ByRegime, rng: np.random.Generator, pool) -> dict[str, np.nda
 def _draw_proceedings(by: _ByRegime, rng: Streams, pool, convicted) -> dict[str, np.ndarray]:
     n = by.n
     g = rng["proceedings"]
-    case_to_answer = g.random(n) < by.per_pool(lambda s: s.proceedings.case_to_answer, pool)
+    case_to_answer = g.random(n) < by.per_code(lambda s: s.proceedings.case_to_answer, POOLS,
+                                               pool)
     u = g.random(n)
     meeting = by.value(lambda s: s.proceedings.route.meeting)
     hearing = by.value(lambda s: s.proceedings.route.hearing)
@@ -252,8 +247,9 @@ def _draw_proceedings(by: _ByRegime, rng: Streams, pool, convicted) -> dict[str,
                     route == HEARING)
         + by.sample(lambda s: s.proceedings.accelerated_days, g, route == ACCELERATED))
     u_proven, u_dismiss = g.random(n), g.random(n)
-    proven = (route >= 0) & (u_proven < by.per_route(lambda s: s.proceedings.proven, route))
-    dismissed = proven & (u_dismiss < by.per_route(
-        lambda s: s.proceedings.dismissed_if_proven, route))
+    proven_p = by.per_code(lambda s: s.proceedings.proven, ROUTES, route)
+    dismissed_p = by.per_code(lambda s: s.proceedings.dismissed_if_proven, ROUTES, route)
+    proven = (route >= 0) & (u_proven < proven_p)
+    dismissed = proven & (u_dismiss < dismissed_p)
     return {"route": route, "proceedings_days": proceedings_days,
             "proven": proven, "dismissed": dismissed}

@@ -293,7 +293,6 @@ def measure(records: Records, scenario: Scenario, timeline: Timeline) -> Measure
 def _volumes(out: Measured, r: Records, timeline: Timeline, p: _Periods, years: float) -> None:
     """Arrivals, from the monthly counts every engine carries through unchanged."""
     first = len(timeline.month_starts) - len(timeline.report_months)
-    month_fy = np.searchsorted(p.year_edges, timeline.month_edges[first:-1], side="right") - 1
     series = {
         "complaints.cases": r.monthly_cases[:, 0, first:],
         "conduct.cases": r.monthly_cases[:, 1, first:],
@@ -305,8 +304,7 @@ def _volumes(out: Measured, r: Records, timeline: Timeline, p: _Periods, years: 
         counts = counts.astype(float)
         out.monthly[monthly_name] = counts
         out.summary[names[monthly_name]] = counts.sum(axis=1) / years
-        out.yearly[names[monthly_name]] = np.stack(
-            [counts[:, month_fy == j].sum(axis=1) for j in range(len(p.years))], axis=1)
+        out.yearly[names[monthly_name]] = p.to_years(counts)
 
 
 def _open_age(p: _Periods, r: Records, mask: np.ndarray) -> np.ndarray:

@@ -131,12 +131,17 @@ def test_any_text_is_a_scenario_or_an_input_error(tmp_path: Path, capsys, text: 
     validate_file(path, capsys)
 
 
-@FAST
-@given(doc=values)
-def test_any_yaml_data_is_refused_cleanly(tmp_path: Path, capsys, doc: Any) -> None:
+def validate_yaml_of(doc: Any, tmp_path: Path, capsys) -> None:
+    """Write `doc` as a YAML file and validate it: a scenario or a clean refusal."""
     path = tmp_path / "data.yaml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     validate_file(path, capsys)
+
+
+@FAST
+@given(doc=values)
+def test_any_yaml_data_is_refused_cleanly(tmp_path: Path, capsys, doc: Any) -> None:
+    validate_yaml_of(doc, tmp_path, capsys)
     if isinstance(doc, dict):
         must_be_input_error_or_valid(doc)
 
@@ -177,9 +182,7 @@ def test_many_mutated_baselines(data: dict) -> None:
 @SLOW
 @given(doc=values)
 def test_much_yaml_data(tmp_path: Path, capsys, doc: Any) -> None:
-    path = tmp_path / "data.yaml"
-    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    validate_file(path, capsys)
+    validate_yaml_of(doc, tmp_path, capsys)
 
 
 @pytest.mark.parametrize(

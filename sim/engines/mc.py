@@ -27,7 +27,7 @@ import numpy as np
 
 from sim.capacity import slot_schedule
 from sim.cases import HEARING, NO_POOL, CaseDraws
-from sim.records import TIME_FIELDS, Records
+from sim.records import Records
 from sim.scenario import POOLS, Scenario
 from sim.timeline import Timeline
 
@@ -95,8 +95,7 @@ class McEngine:
 
         investigated = ~unassigned
         t["finalised"][investigated] = np.where(held, t["proceedings_end"], after)[investigated]
-        _never_started_is_nan(t)
-        records.censor(horizon)
+        records.censor(horizon)  # also turns "never started" (+inf) into NaN
         return records
 
 
@@ -104,13 +103,6 @@ def _concatenate(draws: list[CaseDraws]) -> dict[str, np.ndarray]:
     names = ("arrival", "assess_days", "referred", "refer_days", "pool", "effort_days",
              "cps_referred", "cps_days", "charged", "trial_days", "route", "proceedings_days")
     return {n: np.concatenate([getattr(d, n) for d in draws]) for n in names}
-
-
-def _never_started_is_nan(t: dict[str, np.ndarray]) -> None:
-    """A slot never reached is +inf inside the recursion; records say NaN (did not happen)."""
-    for name in TIME_FIELDS:
-        col = t[name]
-        col[np.isinf(col)] = np.nan
 
 
 def queue_starts(rep: np.ndarray, ready: np.ndarray, service: np.ndarray, n_reps: int,
@@ -144,10 +136,20 @@ def queue_starts(rep: np.ndarray, ready: np.ndarray, service: np.ndarray, n_reps
     return out
 
 
-def _sort_key(rep: np.ndarray, t: np.ndarray, horizon: float) -> np.ndarray:
-    """One float that orders cases by replication, then by time (times <= horizon + 1)."""
-    low = float(t.min())
+def _sort_key(rep: np.ndarray, t: np.ndarray, horizon: float,
+              low: float | None = None) -> np.ndarray:
+    """One float that orders cases by replication, then by time (low <= t <= horizon + 1)."""
+    low = float(t.min()) if low is None else low
     return rep * (horizon + 2.0 - low) + (t - low)
+
+
+def _queue_order(rep: np.ndarray, key: np.ndarray,
+                 n_reps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cases in key order; where each replication's cases begin; each sorted case's place
+    in its replication's queue."""
+    order = np.argsort(key, kind="stable")
+    first = np.concatenate([[0], np.cumsum(np.bincount(rep, minlength=n_reps))[:-1]])
+    return order, first, np.arange(order.size) - first[rep[order]]
 
 
 def _never_wait(rep: np.ndarray, ready: np.ndarray, service: np.ndarray, n_reps: int,
@@ -160,15 +162,12 @@ def _never_wait(rep: np.ndarray, ready: np.ndarray, service: np.ndarray, n_reps:
     less those already finished, counted with one sort and one search.
     """
     ends = np.minimum(ready + service, horizon + 1.0)
-    t_min = min(float(ready.min()), float(ends.min()))
-    span = horizon + 2.0 - t_min
-    ready_key = rep * span + (ready - t_min)
-    end_keys = np.sort(rep * span + (ends - t_min))
-    order = np.argsort(ready_key, kind="stable")
-    counts = np.bincount(rep, minlength=n_reps)
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    low = min(float(ready.min()), float(ends.min()))
+    ready_key = _sort_key(rep, ready, horizon, low)
+    end_keys = np.sort(_sort_key(rep, ends, horizon, low))
+    order, first, position = _queue_order(rep, ready_key, n_reps)
     rank = np.empty(ready.size, dtype=np.int64)
-    rank[order] = np.arange(ready.size) - first[rep[order]]
+    rank[order] = position
     ended = np.empty(ready.size, dtype=np.int64)  # sorted needles search far faster
     ended[order] = np.searchsorted(end_keys, ready_key[order], side="right")
     ended -= first[rep]
@@ -184,12 +183,9 @@ def _recursion(rep: np.ndarray, ready: np.ndarray, service: np.ndarray, n_reps: 
                xp: ModuleType) -> np.ndarray:
     """Lay the cases out case-major and run the Kiefer-Wolfowitz recursion."""
     out = np.empty(ready.size)
-    order = np.argsort(_sort_key(rep, ready, horizon), kind="stable")
+    order, _, position = _queue_order(rep, _sort_key(rep, ready, horizon), n_reps)
     rep_sorted = rep[order]
-    counts = np.bincount(rep_sorted, minlength=n_reps)
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    position = np.arange(order.size) - first[rep_sorted]
-    width = int(counts.max())
+    width = int(position.max()) + 1
     # case-major layout: the recursion reads one row (that case of every replication) a step
     ready_m = np.full((width, n_reps), np.inf)
     service_m = np.zeros((width, n_reps))
