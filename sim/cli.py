@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="run directory (default results/<name>-<time>)")
     run.add_argument("--chunk-size", type=int, help="replications simulated at once")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    run.add_argument("--parameter-uncertainty", nargs="?", const="calibration", type=Path,
+    run.add_argument("--parameter-uncertainty", nargs="?", type=Path,
+                     const=baseline_path().parent.parent / "calibration",
                      metavar="CALIBRATION_DIR",
                      help="draw fitted parameters from the calibration's ranges per group of"
                           " replications (default dir: the shipped calibration/)")
@@ -156,9 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.chunk_size is not None and args.chunk_size < 1:
         raise InputError("chunk size must be positive", field="--chunk-size",
                          value=args.chunk_size, allowed="a whole number >= 1")
-    if args.workers < 1:
-        raise InputError("workers must be at least 1", field="--workers", value=args.workers,
-                         allowed="a whole number >= 1")
+    _check_workers(args.workers)
     with _naming(path):
         plan_chunks(scenario, args.reps, args.chunk_size)  # refuses oversized runs up front
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -168,11 +167,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.parameter_uncertainty is not None:
             from sim.uncertainty import run_with_parameter_uncertainty
 
-            cal_dir = args.parameter_uncertainty
-            if str(cal_dir) == "calibration" and not cal_dir.exists():
-                cal_dir = baseline_path().parent.parent / "calibration"
             result = run_with_parameter_uncertainty(
-                scenario, args.reps, args.seed, args.engine, cal_dir, args.reps_per_draw,
+                scenario, args.reps, args.seed, args.engine, args.parameter_uncertainty,
+                args.reps_per_draw,
                 progress=advance)
         else:
             result = run_scenario(scenario, args.reps, args.seed, args.engine,
@@ -232,9 +229,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.sweep_design import load_sweep
 
     sweep = load_sweep(args.sweep_file)
-    if args.workers is not None and args.workers < 1:
-        raise InputError("workers must be at least 1", field="--workers", value=args.workers,
-                         allowed="a whole number >= 1")
+    if args.workers is not None:
+        _check_workers(args.workers)
     check_writable(args.out)
     points = len(sweep.points)
     with _progress(points, args.quiet, f"sweep {sweep.spec.name}") as advance:
@@ -379,6 +375,12 @@ def cmd_brief(args: argparse.Namespace) -> int:
     print(f"brief written to {out / 'brief.html'} and {out / 'brief.md'}"
           f" ({brief.seconds:.0f} s)")
     return EXIT_OK
+
+
+def _check_workers(workers: int) -> None:
+    if workers < 1:
+        raise InputError("workers must be at least 1", field="--workers", value=workers,
+                         allowed="a whole number >= 1")
 
 
 @contextlib.contextmanager
