@@ -4,6 +4,15 @@ Every value here is computed from numbers in `shared/domain/figures.csv` (named 
 where a figure leaves a split open, from an ASSUMPTION named beside it. `derived()` returns
 one `Derived` per scenario field: the value, the arithmetic as text, and its sources; the
 calibration writes them into `calibration/fitted.yaml` and the report lists them.
+
+Regulations regime. The Police (Complaints and Misconduct) Regulations 2020 took effect on
+1 February 2020 (T03-26). Where a figure is published per year and the years differ by
+regime, the field takes its 2020/21 value (the regime the baseline continues) and a second
+`Derived` with the path prefixed `pre2020:` holds the 2019/20 value. Only the calibration
+variant uses the `pre2020:` values (for cases received before February 2020, restored to
+the 2020/21 value by a lever from 2020-02-01); they are not written to `fitted.yaml` or the
+baseline. Proven shares by route (S-16) are split this way; route shares (S-15) and the
+dismissal share (S-17) stay pooled over both years.
 """
 
 from __future__ import annotations
@@ -23,9 +32,12 @@ MPS_C, DPS_C, LOCAL_C = 155, 209, 151  # S-06 (2020/21)
 MPS_K, DPS_K, LOCAL_K = 241, 316, 156  # S-07 (2020/21)
 # S-15 (2019/20 + 2020/21): meetings, hearings, special case + accelerated
 MEETINGS, HEARINGS, ACCELERATED = 176 + 135, 83 + 57, 28 + 0 + 21 + 5
-# S-16 (both years): proven and not proven by route (discontinued left out)
-PROVEN = {"meeting": (133 + 113, 61 + 38), "hearing": (56 + 51, 28 + 11),
-          "accelerated": (28 + 20 + 5, 0 + 1 + 0)}
+# S-16 per year: proven and not proven by route (discontinued left out); the accelerated
+# route is special case + accelerated (none accelerated in 2019/20)
+PROVEN_1920 = {"meeting": (133, 61), "hearing": (56, 28), "accelerated": (28 + 0, 0 + 0)}
+PROVEN_2021 = {"meeting": (113, 38), "hearing": (51, 11), "accelerated": (20 + 5, 1 + 0)}
+PROVEN = {r: (PROVEN_1920[r][0] + PROVEN_2021[r][0], PROVEN_1920[r][1] + PROVEN_2021[r][1])
+          for r in PROVEN_1920}  # both years
 DISMISSED = 57 + 49  # S-17: dismissed or would have been (hearings and special case)
 CPS_REFERRED, CPS_PROSECUTED, CPS_GUILTY = 57, 8, 6  # T07-01
 IOPC_COMPLETED_2021 = 460  # T03-09
@@ -36,6 +48,10 @@ CONDUCT_IOPC = 0.30  # ASSUMPTION: share of conduct matters referred to the IOPC
 CONDUCT_OTHERWISE = 0.25  # ASSUMPTION: conduct matters handled otherwise
 DIRECTED = 0.010  # ASSUMPTION: directed investigations are rare
 LOCAL_TO_PSU, LOCAL_TO_DPS = 0.40, 0.05  # ASSUMPTION: where returned referrals go
+
+
+#: prefix of a field's value under the regulations before 1 February 2020 (T03-26)
+PRE2020 = "pre2020:"
 
 
 @dataclass(frozen=True)
@@ -134,9 +150,13 @@ def derived() -> list[Derived]:
     for route, n in (("meeting", MEETINGS), ("hearing", HEARINGS), ("accelerated", ACCELERATED)):
         out.append(Derived(f"proceedings.route.{route}", n / total, f"{n} / {total}, both years",
                            "S-15"))
-    for route, (yes, no) in PROVEN.items():
+    for route, (yes, no) in PROVEN_2021.items():
         out.append(Derived(f"proceedings.proven.{route}", yes / (yes + no),
-                           f"{yes} / ({yes} + {no}), both years", "S-16"))
+                           f"{yes} / ({yes} + {no}), 2020/21 (2020 regulations)", "S-16"))
+    for route, (yes, no) in PROVEN_1920.items():
+        out.append(Derived(f"{PRE2020}proceedings.proven.{route}", yes / (yes + no),
+                           f"{yes} / ({yes} + {no}), 2019/20 (cases received before"
+                           " February 2020; calibration variant only)", "S-16, T03-26"))
     decided = PROVEN["hearing"][0] + PROVEN["accelerated"][0]
     for route in ("hearing", "accelerated"):
         out.append(Derived(f"proceedings.dismissed_if_proven.{route}", DISMISSED / decided,
@@ -145,4 +165,4 @@ def derived() -> list[Derived]:
     return out
 
 
-__all__ = ["Derived", "derived"]
+__all__ = ["PRE2020", "Derived", "derived"]

@@ -20,9 +20,11 @@ from matplotlib.figure import Figure
 from sim.atomic import write_text_atomic, write_with
 from sim.calibrate import (
     FIXED,
+    REGULATIONS_2020,
     Fit,
     base_dict,
     derived_values,
+    is_pre2020,
     overlay_of,
     param_values,
     round_sig,
@@ -59,31 +61,46 @@ def target_table(fit: Fit) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _carried_note(fit: Fit, i: int) -> str:
+    return (f"carried forward from {fit.problem.params[fit.tied[i]].name}: no target in the"
+            " fit window")
+
+
 def parameter_table(fit: Fit, free: tuple[bool, ...]) -> pd.DataFrame:
+    """One row per parameter; `pre2020:` rows (calibration variant only) included."""
     lo, hi = fit.interval()
     rows = []
     for i, p in enumerate(fit.problem.params):
+        spread = free[i] or i in fit.tied
+        note = "; ".join(x for x in (p.note, _carried_note(fit, i) if i in fit.tied else "")
+                         if x)
         rows.append({
             "parameter": p.name, "paths": "; ".join(f"{k} x {v:g}" for k, v in p.paths.items()),
-            "estimate": fit.theta[i], "sd": fit.sd()[i] if free[i] else 0.0,
-            "p05": lo[i] if free[i] else fit.theta[i], "p95": hi[i] if free[i] else fit.theta[i],
+            "estimate": fit.theta[i], "sd": fit.sd()[i] if spread else 0.0,
+            "p05": lo[i] if spread else fit.theta[i], "p95": hi[i] if spread else fit.theta[i],
             "initial": p.initial, "lower_bound": p.lower, "upper_bound": p.upper,
-            "fitted": free[i], "identified_by": p.targets, "note": p.note,
+            "fitted": free[i], "identified_by": p.targets, "note": note,
         })
     return pd.DataFrame(rows)
 
 
 def overlay_yaml(fit: Fit, free: tuple[bool, ...]) -> str:
-    """The overlay: derived then fitted values, nested as in a scenario, commented."""
-    dvals = derived_values()
-    pvals = param_values(fit.problem.params, fit.theta)
+    """The overlay: derived then fitted values, nested as in a scenario, commented. The
+    `pre2020:` values (calibration variant only) are left out: the baseline continues the
+    2020 regulations."""
+    dvals = {k: v for k, v in derived_values().items() if not is_pre2020(k)}
+    pvals = {k: v for k, v in param_values(fit.problem.params, fit.theta).items()
+             if not is_pre2020(k)}
     comments = {d.path: f"{d.sources}: {d.arithmetic}" for d in derived()}
     lo, hi = fit.interval()
     for i, p in enumerate(fit.problem.params):
         for path, coef in p.paths.items():
+            span = f"(90% range {round_sig(lo[i] * coef, 3)} to {round_sig(hi[i] * coef, 3)})"
             if free[i]:
-                comments[path] = (f"FITTED to {p.targets} (90% range {round_sig(lo[i] * coef, 3)}"
-                                  f" to {round_sig(hi[i] * coef, 3)})")
+                comments[path] = f"FITTED to {p.targets} {span}"
+            elif i in fit.tied:
+                comments[path] = (f"{_carried_note(fit, i)}; FITTED to"
+                                  f" {fit.problem.params[fit.tied[i]].targets} {span}")
             else:
                 comments[path] = "not fitted (no target in the fit window): initial value"
     full = with_values(base_dict(), {**dvals, **pvals})
@@ -178,12 +195,17 @@ def _derived_html() -> list[str]:
     return out
 
 
-def holdout_text(table: pd.DataFrame, until: str) -> str:
-    """Plain text of how the forecast beyond `until` compares with the published figures."""
+def holdout_text(table: pd.DataFrame, until: str, carried: list[str] | None = None) -> str:
+    """Plain text of how the forecast beyond `until` compares with the published figures;
+    `carried` names the post-2020 parameters that took their pre-2020 twin's estimate."""
     later = table[~table.in_fit]
     if later.empty:
         return f"No targets after {until}."
     lines = [f"Hold-out: fitted on targets up to {until} only; forecast of the later targets:"]
+    if carried:
+        lines.append("The post-2020 (2020 regulations) parameters have no target in the fit"
+                     " window, so they carry the pre-2020 estimates forward: "
+                     + ", ".join(carried) + ".")
     for _, r in later.iterrows():
         err = f"{r.error_rel:+.1%}" if r.tolerance_type == "rel" else f"{r.error:+.3f}"
         lines.append(f"- {r.target_id} ({r.figure_id}, {r.period}): published {r.published:g},"
@@ -218,7 +240,9 @@ def write_calibration(fit: Fit, free: tuple[bool, ...], out_dir: Path, settings:
     settings = {**settings, "targets_passed": int(table["pass"].sum()),
                 "targets": len(table), "failed": table.target_id[~table["pass"]].tolist()}
     put("calibration.json", json.dumps(settings, indent=2, default=str))
-    hold = holdout_text(table, until) if until else ""
+    carried = [f"{fit.problem.params[i].name} = {fit.problem.params[j].name}"
+               for i, j in fit.tied.items()]
+    hold = holdout_text(table, until, carried) if until else ""
     put("report.html", _page(fit, table, params, settings, hold,
                              out_dir / "published_vs_modelled.png"))
     if until:
@@ -244,6 +268,14 @@ def _page(fit: Fit, table, params, settings, hold: str, png: Path) -> str:
         " published. Tolerances: volumes ±5%, mean durations ±10%, shares ±5 points, stocks"
         " ±20% (the issue); counts of rare events (meetings, hearings, dismissals) ±2/√N, the"
         " Poisson precision of one year's published count.</p>",
+        f"<p>Regime change: the {esc(REGULATIONS_2020['name'])} took effect on"
+        f" {REGULATIONS_2020['from']} (T03-26). In the calibration variant, cases received"
+        " before then follow the <code>pre2020:</code> values (PSU and DPS effort means, PSU"
+        " case-to-answer share, fitted to the 2019/20 targets; proven shares by route from"
+        " S-16 2019/20), and a lever restores the post-2020 values (the baseline's, fitted to"
+        " the 2020/21 targets) for cases received from that date. The <code>pre2020:</code>"
+        " values are not in <code>fitted.yaml</code>: the baseline continues the 2020"
+        " regulations and has no lever.</p>",
         *([f"<h2>Hold-out</h2><pre>{esc(hold)}</pre>"] if hold else []),
         "<h2>Targets: published against modelled</h2>", image(png), *_table_html(table),
         "<h2>Fitted parameters</h2>",
