@@ -12,9 +12,26 @@ baseline itself reports from April 2021), with demand replaying the published vo
 Each evaluation runs the same replications with the same seed (common random numbers), so
 the objective is a deterministic, nearly smooth function of the parameters, and
 `scipy.optimize.least_squares` minimises the weighted residuals, each in units of half its
-tolerance. The parameter covariance is the Laplace (Gauss-Newton) approximation at the
+tolerance times the square root of its weight, i.e. in standard deviations of the published
+figure (a default tolerance is two; an argued small-sample tolerance is 2.81, with weight
+(2.81/2)^2). The parameter covariance is the Laplace (Gauss-Newton) approximation at the
 optimum, (J'J)^-1 scaled by the residual variance: an approximate posterior under a flat
-prior that treats each tolerance as two standard deviations of the published figure.
+prior.
+
+Two regimes. The Police (Complaints and Misconduct) Regulations 2020 took effect on
+1 February 2020 (T03-26) and changed local handling, so 2019/20 (mostly the old rules) and
+2020/21 cannot share one PSU/DPS effort or one PSU case-to-answer share. Those fields are
+fitted twice: a `pre2020:`-prefixed parameter (identified by the 2019/20 targets) and the
+post-2020 one (identified by the 2020/21 targets). In the calibration variant
+(`Problem.scenario(theta, variant=True)`) the base takes the pre-2020 values and a lever
+named after the regulations restores the post-2020 values for cases received from
+2020-02-01; a derived `pre2020:` value would work the same way (none at present: see
+`sim.calibration_derived`). The 2020 regulations' complaint effort is also identified by
+S-09, the Met's average investigation time in 2021, mostly of cases received under them.
+The baseline (`variant=False`) keeps only the post-2020 values and gets no lever, and the
+`pre2020:` values are written to parameters.csv and the report, never to `fitted.yaml`.
+When a post-2020 parameter has no target in the fit window (the `--until 2019/20`
+hold-out) it carries its pre-2020 twin's estimate forward.
 """
 
 from __future__ import annotations
@@ -29,7 +46,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
-from sim.calibration_derived import derived
+from sim.calibration_derived import PRE2020, derived, is_pre2020
 from sim.calibration_targets import Target
 from sim.engines import DEFAULT_ENGINE
 from sim.errors import InputError
@@ -50,6 +67,9 @@ Z90 = 1.6448536269514722
 #: the calibration variant: report 2019/20 to 2021/22; demand replays the published volumes
 VARIANT = {"name": "calibration", "start": "2019-04-01", "horizon_years": 3,
            "warmup_years": 3, "demand": {"elasticity": 0.0, "inexperience_extra": 0.0}}
+#: the regime change the calibration variant models (cases received from this date)
+REGULATIONS_2020 = {"name": "Police (Complaints and Misconduct) Regulations 2020",
+                    "from": "2020-02-01", "ramp_months": 0}
 
 
 @dataclass(frozen=True)
@@ -67,27 +87,46 @@ class Param:
     note: str = ""
 
 
+def _pre2020_effort(pool: str, stream: str, initial: float, upper: float) -> Param:
+    """The old regulations' effort mean for a pool and stream, identified by 2019/20 times."""
+    return Param(f"pre2020_{pool}_effort_{stream}",
+                 {f"{PRE2020}pools.{pool}.investigation_days.{stream}.mean": 1},
+                 initial, 30, upper, f"time.{pool}.{stream}.1920, time.met.{stream}.1920",
+                 (f"time.{pool}.{stream}.1920", f"time.met.{stream}.1920"), False,
+                 "cases received before February 2020 (old regulations; calibration variant"
+                 " only)")
+
+
+#: Fitted parameters. The local (PSU) and DPS effort means and the PSU case-to-answer share
+#: are fitted per regime: the post-2020 parameter (the baseline's value) is identified by the
+#: 2020/21 targets, its `pre2020:` twin by the 2019/20 ones (cases received before
+#: 1 February 2020, T03-26); the rest are one value across both regimes.
 PARAMS: tuple[Param, ...] = (
     Param("psu_effort_complaints", {"pools.psu.investigation_days.complaints.mean": 1},
-          185, 30, 700, "time.psu.complaints.*, time.met.complaints.*",
-          ("time.psu.complaints.*", "time.met.complaints.*"), False,
-          "mean calendar days a PSU complaint investigation holds a slot"),
+          185, 30, 700, "time.psu.complaints.2021, time.met.complaints.2021,"
+          " time.met.complaints.2122 (S-09)",
+          ("time.psu.complaints.2021", "time.met.complaints.2021",
+           "time.met.complaints.2122"), False,
+          "mean calendar days a PSU complaint investigation holds a slot (2020 regulations)"),
     Param("psu_effort_conduct", {"pools.psu.investigation_days.conduct.mean": 1},
-          195, 30, 700, "time.psu.conduct.*, time.met.conduct.*",
-          ("time.psu.conduct.*", "time.met.conduct.*")),
+          195, 30, 700, "time.psu.conduct.2021, time.met.conduct.2021",
+          ("time.psu.conduct.2021", "time.met.conduct.2021"), False, "2020 regulations"),
     Param("dps_effort_complaints", {"pools.dps.investigation_days.complaints.mean": 1},
-          250, 30, 900, "time.dps.complaints.*, time.met.complaints.*",
-          ("time.dps.complaints.*", "time.met.complaints.*")),
+          250, 30, 900, "time.dps.complaints.2021, time.met.complaints.2021,"
+          " time.met.complaints.2122 (S-09)",
+          ("time.dps.complaints.2021", "time.met.complaints.2021",
+           "time.met.complaints.2122"), False, "2020 regulations"),
     Param("dps_effort_conduct", {"pools.dps.investigation_days.conduct.mean": 1},
-          380, 30, 900, "time.dps.conduct.*, time.met.conduct.*",
-          ("time.dps.conduct.*", "time.met.conduct.*")),
+          380, 30, 900, "time.dps.conduct.2021, time.met.conduct.2021",
+          ("time.dps.conduct.2021", "time.met.conduct.2021"), False, "2020 regulations"),
     Param("iopc_effort", {"pools.iopc.investigation_days.complaints.mean": 1,
                           "pools.iopc.investigation_days.conduct.mean": 1},
           240, 60, 900, "iopc.within12m.*", ("iopc.within12m.*",), False,
           "one mean for complaints and conduct (tied)"),
     Param("psu_case_to_answer", {"proceedings.case_to_answer.psu": 1}, 0.10, 0.005, 0.5,
-          "hear.meetings.*, hear.hearings.*, hear.dismissed.*",
-          ("hear.meetings.*", "hear.hearings.*", "hear.dismissed.*")),
+          "hear.meetings.2021, hear.hearings.2021, hear.dismissed.2021",
+          ("hear.meetings.2021", "hear.hearings.2021", "hear.dismissed.2021"), False,
+          "2020 regulations"),
     Param("hearing_days", {"proceedings.hearing_days.mean": 1}, 240, 30, 600,
           "stock.awaiting.*, hear.hearings.*", ("stock.awaiting.*", "hear.hearings.*"), False,
           "mean days a hearing holds a panel (listing, preparation, hearing)"),
@@ -98,7 +137,30 @@ PARAMS: tuple[Param, ...] = (
                                "officers.restricted.psu": 0.15},
           1, 0.05, 2, "stock.restricted.2106", ("stock.restricted.2106",), False,
           "IOPC:DPS:PSU = 0.30:0.35:0.15 (ASSUMPTION)"),
+    _pre2020_effort("psu", "complaints", 185, 700),
+    _pre2020_effort("psu", "conduct", 195, 700),
+    _pre2020_effort("dps", "complaints", 250, 900),
+    _pre2020_effort("dps", "conduct", 380, 900),
+    Param("pre2020_psu_case_to_answer", {f"{PRE2020}proceedings.case_to_answer.psu": 1},
+          0.10, 0.005, 0.5,
+          "hear.meetings.1920, hear.hearings.1920, hear.dismissed.1920, stock.awaiting.pre",
+          ("hear.meetings.1920", "hear.hearings.1920", "hear.dismissed.1920",
+           "stock.awaiting.pre"), False,
+          "cases received before February 2020 (calibration variant only)"),
 )
+
+
+def twins(params: tuple[Param, ...]) -> dict[int, int]:
+    """Post-2020 parameter index -> its `pre2020:` twin's index (same fields, prefixed)."""
+    pre = {tuple(sorted(p.paths)): j for j, p in enumerate(params)
+           if all(is_pre2020(k) for k in p.paths)}
+    out = {}
+    for i, p in enumerate(params):
+        key = tuple(sorted(PRE2020 + k for k in p.paths))
+        if key in pre:
+            out[i] = pre[key]
+    return out
+
 
 #: numbers the targets cannot separate from a fitted one, fixed by a stated assumption
 FIXED = {
@@ -110,7 +172,8 @@ FIXED = {
     " hearing time fitted",
     "pools.psu.cases_per_staff": "PSU case slots: the 2019/20 figure covers 10 months, so the"
     " monthly complaint rate rose only 3% into 2020/21 (not 24%); no target shows a PSU queue"
-    " forming, and local conduct times fell while complaint times rose in the same units."
+    " forming, and local conduct times fell while complaint times rose in the same units (a"
+    " change of handling, fitted as the 2020 regulations' regime change, not a queue)."
     " Not identified: ASSUMPTION, 160 staff x 5 cases",
     "pools.dps.cases_per_staff": "DPS durations fell from 2019/20 to 2020/21 while demand rose,"
     " so no DPS queue is visible: slots are bounded below, not identified (ASSUMPTION, 4)",
@@ -166,7 +229,9 @@ SHARE_GROUPS = (
 
 
 def derived_values() -> dict[str, float]:
-    """Derived values at four significant figures; shares of a split still sum to 1."""
+    """Derived values at four significant figures; shares of a split still sum to 1.
+
+    Includes the `pre2020:` values (calibration variant only); `base_dict` leaves them out."""
     out = {d.path: round_sig(d.value) for d in derived()}
     for group in SHARE_GROUPS:
         *head, last = group
@@ -178,8 +243,29 @@ def base_dict(baseline: Path = BASELINE) -> dict[str, Any]:
     """The baseline as a dict with the derived values applied (fitted ones come later)."""
     data = resolve_extends(Path(baseline))
     for path, value in derived_values().items():
-        set_path(data, path, value)
+        if not is_pre2020(path):
+            set_path(data, path, value)
     return data
+
+
+def pre2020_derived() -> dict[str, float]:
+    """Derived values under the old regulations, keyed by their `pre2020:` paths."""
+    return {k: v for k, v in derived_values().items() if is_pre2020(k)}
+
+
+def with_regime_change(data: dict[str, Any], pre: dict[str, float]) -> dict[str, Any]:
+    """`data` with the `pre2020:` values at their fields and a lever from 2020-02-01 that
+    restores the values `data` had there (the post-2020 ones) for cases received from then."""
+    if not pre:
+        return data
+    out = copy.deepcopy(data)
+    restore = {}
+    for key, value in pre.items():
+        path = key[len(PRE2020):]
+        restore[path] = get_path(out, path)
+        set_path(out, path, value)
+    out["levers"] = [*out.get("levers", []), {**REGULATIONS_2020, "set": restore}]
+    return out
 
 
 def with_values(data: dict[str, Any], values: dict[str, float],
@@ -222,12 +308,19 @@ class Problem:
     seed: int = SEED
     engine: str = DEFAULT_ENGINE
     variant: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(VARIANT))
+    pre2020: dict[str, float] = field(default_factory=pre2020_derived)
     evaluations: int = 0
 
     def scenario(self, theta: np.ndarray, variant: bool = True):
+        """The calibration variant (with the 2020 regime change), or with `variant=False`
+        the baseline: post-2020 values only, no lever."""
         values = param_values(self.params, theta)
-        return scenario_from_dict(with_values(self.base, values,
-                                              self.variant if variant else None))
+        post = {k: v for k, v in values.items() if not is_pre2020(k)}
+        if not variant:
+            return scenario_from_dict(with_values(self.base, post))
+        pre = {**self.pre2020, **{k: v for k, v in values.items() if is_pre2020(k)}}
+        data = with_values(self.base, post, self.variant)
+        return scenario_from_dict(with_regime_change(data, pre))
 
     def evaluate(self, theta: np.ndarray, reps: int | None = None) -> Evaluation:
         self.evaluations += 1
@@ -257,6 +350,7 @@ class Fit:
     cost: float
     seconds: float
     message: str
+    tied: dict[int, int] = field(default_factory=dict)  # carried forward: index -> source
 
     def sd(self) -> np.ndarray:
         return np.sqrt(np.clip(np.diag(self.cov), 0, None))
@@ -272,7 +366,8 @@ def fit(problem: Problem, max_nfev: int = MAX_NFEV, report_reps: int = REPORT_RE
         progress: Callable[[str], None] | None = None,
         free: tuple[bool, ...] | None = None) -> Fit:
     """Least squares over the free parameters, in units of their initial values; the others
-    stay at their initial values."""
+    stay at their initial values, but a post-2020 parameter whose `pre2020:` twin is free
+    carries the twin's value (and spread) forward."""
     started = time.perf_counter()
     n = len(problem.params)
     idx = np.flatnonzero(free if free is not None else [True] * n)
@@ -280,11 +375,17 @@ def fit(problem: Problem, max_nfev: int = MAX_NFEV, report_reps: int = REPORT_RE
     lower = np.array([p.lower for p in problem.params]) / scale
     upper = np.array([p.upper for p in problem.params]) / scale
     cache: dict[tuple, np.ndarray] = {}
+    is_free = np.zeros(n, dtype=bool)
+    is_free[idx] = True
+    tied = {i: j for i, j in twins(problem.params).items() if not is_free[i] and is_free[j]}
 
     def full(zf: np.ndarray) -> np.ndarray:
         z = np.ones(n)
         z[idx] = zf
-        return _rounded(problem.params, z * scale)
+        theta = z * scale
+        for i, j in tied.items():
+            theta[i] = theta[j]
+        return _rounded(problem.params, theta)
 
     def objective(zf: np.ndarray) -> np.ndarray:
         theta = full(zf)
@@ -306,12 +407,16 @@ def fit(problem: Problem, max_nfev: int = MAX_NFEV, report_reps: int = REPORT_RE
             p = problem.params[i]
             cov[i, :] = cov[:, i] = 0.0
             cov[i, i] = (p.upper - p.lower) ** 2 / 12
+        for i, j in tied.items():  # the same number: perfectly correlated with its source
+            row, var = cov[j, :].copy(), cov[j, j]
+            cov[i, :], cov[:, i] = row, row
+            cov[i, i] = var
         nfev, cost, message = int(result.nfev), float(result.cost), str(result.message)
     else:
         theta, nfev, cost, message = full(np.ones(0)), 0, float("nan"), "nothing to fit"
     evaluation = problem.evaluate(theta, reps=report_reps)
     return Fit(problem, theta, cov, evaluation, nfev, cost,
-               time.perf_counter() - started, message)
+               time.perf_counter() - started, message, tied)
 
 
 def _rounded(params: tuple[Param, ...], theta: np.ndarray) -> np.ndarray:
@@ -383,4 +488,5 @@ def calibrate(targets_path: Path = DEFAULT_TARGETS, out_dir: Path = DEFAULT_OUT,
     return result, write_calibration(result, free, out_dir, settings, until)
 
 
-__all__ = ["FIXED", "PARAMS", "Fit", "Param", "Problem", "calibrate", "fit", "select_targets"]
+__all__ = ["FIXED", "PARAMS", "REGULATIONS_2020", "Fit", "Param", "Problem", "calibrate", "fit",
+           "is_pre2020", "select_targets", "twins"]

@@ -4,6 +4,15 @@ Every value here is computed from numbers in `shared/domain/figures.csv` (named 
 where a figure leaves a split open, from an ASSUMPTION named beside it. `derived()` returns
 one `Derived` per scenario field: the value, the arithmetic as text, and its sources; the
 calibration writes them into `calibration/fitted.yaml` and the report lists them.
+
+Regulations regime. The Police (Complaints and Misconduct) Regulations 2020 took effect on
+1 February 2020 (T03-26) for cases received from then. A field whose value differs by
+regime would take its 2020/21 value here and a second `Derived` with the path prefixed
+`pre2020:` its 2019/20 value (calibration variant only). None does: route, proven and
+dismissal shares (S-15, S-16, S-17) are pooled over both years, because proceedings held in
+2019/20 and in 2020/21 were both almost all of cases received before February 2020, so the
+published change in proven share (69% to 79%) is not a change of regime for received cases
+and cannot be split by one.
 """
 
 from __future__ import annotations
@@ -23,7 +32,8 @@ MPS_C, DPS_C, LOCAL_C = 155, 209, 151  # S-06 (2020/21)
 MPS_K, DPS_K, LOCAL_K = 241, 316, 156  # S-07 (2020/21)
 # S-15 (2019/20 + 2020/21): meetings, hearings, special case + accelerated
 MEETINGS, HEARINGS, ACCELERATED = 176 + 135, 83 + 57, 28 + 0 + 21 + 5
-# S-16 (both years): proven and not proven by route (discontinued left out)
+# S-16 (both years): proven and not proven by route (discontinued left out); the
+# accelerated route is special case + accelerated
 PROVEN = {"meeting": (133 + 113, 61 + 38), "hearing": (56 + 51, 28 + 11),
           "accelerated": (28 + 20 + 5, 0 + 1 + 0)}
 DISMISSED = 57 + 49  # S-17: dismissed or would have been (hearings and special case)
@@ -36,6 +46,15 @@ CONDUCT_IOPC = 0.30  # ASSUMPTION: share of conduct matters referred to the IOPC
 CONDUCT_OTHERWISE = 0.25  # ASSUMPTION: conduct matters handled otherwise
 DIRECTED = 0.010  # ASSUMPTION: directed investigations are rare
 LOCAL_TO_PSU, LOCAL_TO_DPS = 0.40, 0.05  # ASSUMPTION: where returned referrals go
+
+
+#: prefix of a field's value under the regulations before 1 February 2020 (T03-26)
+PRE2020 = "pre2020:"
+
+
+def is_pre2020(path: str) -> bool:
+    """Whether a parameter path holds a value under the regulations before February 2020."""
+    return path.startswith(PRE2020)
 
 
 @dataclass(frozen=True)
@@ -145,4 +164,4 @@ def derived() -> list[Derived]:
     return out
 
 
-__all__ = ["Derived", "derived"]
+__all__ = ["PRE2020", "Derived", "derived", "is_pre2020"]

@@ -24,6 +24,14 @@ COLUMNS = ("target_id", "figure_id", "metric", "period", "published", "model_sca
 FISCAL = re.compile(r"^(\d{4})/(\d{2})$")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
+#: the default tolerance per kind of target (the calibration issue: volumes +-5%, mean
+#: durations +-10%, shares +-5 points, stocks +-20%; a count of events is a volume). A
+#: target may argue a wider one from the data's own precision, saying why in `basis`; the
+#: report shows the result at both.
+DEFAULT_TOLERANCES = {"volume": (0.05, "rel"), "count": (0.05, "rel"),
+                      "duration": (0.10, "rel"), "share": (0.05, "abs"),
+                      "stock": (0.20, "rel")}
+
 
 @dataclass(frozen=True)
 class Target:
@@ -43,6 +51,12 @@ class Target:
     def tolerance_abs(self) -> float:
         return self.tolerance * abs(self.published) if self.tolerance_type == "rel" \
             else self.tolerance
+
+    @property
+    def default_tolerance_abs(self) -> float:
+        """The kind's default tolerance (DEFAULT_TOLERANCES) in the published figure's units."""
+        tol, kind = DEFAULT_TOLERANCES.get(self.kind, (self.tolerance, self.tolerance_type))
+        return tol * abs(self.published) if kind == "rel" else tol
 
     @property
     def is_month(self) -> bool:

@@ -6,7 +6,8 @@ covariance, clipped to the parameters' bounds). A fitted parameter enters as a f
 scenario's own value (draw / estimate), so a scenario that changes a fitted field (a lever,
 an uplift) keeps its change. Draw g uses the stream (seed, g, "parameters"); replication r
 keeps its own streams; so the same seed gives the same result, and the forecast interval
-holds both chance and calibration uncertainty.
+holds both chance and calibration uncertainty. Parameters on `pre2020:` paths (the old
+regulations, used only by the calibration variant) are skipped: no scenario has those fields.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.calibration_derived import is_pre2020
 from sim.engines import DEFAULT_ENGINE, get_engine
 from sim.errors import InputError
 from sim.levers import Regimes
@@ -56,12 +58,15 @@ def draw_parameters(params: pd.DataFrame, cov: np.ndarray, rng: np.random.Genera
 
 
 def perturbed(scenario: Scenario, params: pd.DataFrame, draw: np.ndarray) -> Scenario:
-    """The scenario with each fitted field multiplied by draw / estimate (levers too)."""
+    """The scenario with each fitted field multiplied by draw / estimate (levers too);
+    `pre2020:` parameters are skipped."""
     data = scenario.to_dict()
     factors = draw / params.estimate.to_numpy(float)
     for (_, row), f in zip(params.iterrows(), factors, strict=True):
         for item in str(row.paths).split("; "):
             path = item.split(" x ")[0]
+            if is_pre2020(path):
+                continue
             set_path(data, path, get_path(data, path) * f)
             for lever in data.get("levers", []):
                 if path in lever["set"] and isinstance(lever["set"][path], int | float):
