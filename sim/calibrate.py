@@ -25,8 +25,7 @@ fitted twice: a `pre2020:`-prefixed parameter (identified by the 2019/20 targets
 post-2020 one (identified by the 2020/21 targets). In the calibration variant
 (`Problem.scenario(theta, variant=True)`) the base takes the pre-2020 values and a lever
 named after the regulations restores the post-2020 values for cases received from
-2020-02-01; a derived `pre2020:` value would work the same way (none at present: see
-`sim.calibration_derived`). The 2020 regulations' complaint effort is also identified by
+2020-02-01. The 2020 regulations' complaint effort is also identified by
 S-09, the Met's average investigation time in 2021, mostly of cases received under them.
 The baseline (`variant=False`) keeps only the post-2020 values and gets no lever, and the
 `pre2020:` values are written to parameters.csv and the report, never to `fitted.yaml`.
@@ -46,7 +45,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
-from sim.calibration_derived import PRE2020, derived, is_pre2020
+from sim.calibration_derived import derived
 from sim.calibration_targets import Target
 from sim.engines import DEFAULT_ENGINE
 from sim.errors import InputError
@@ -67,6 +66,15 @@ Z90 = 1.6448536269514722
 #: the calibration variant: report 2019/20 to 2021/22; demand replays the published volumes
 VARIANT = {"name": "calibration", "start": "2019-04-01", "horizon_years": 3,
            "warmup_years": 3, "demand": {"elasticity": 0.0, "inexperience_extra": 0.0}}
+#: prefix of a fitted field's value under the regulations before 1 February 2020 (T03-26)
+PRE2020 = "pre2020:"
+
+
+def is_pre2020(path: str) -> bool:
+    """Whether a parameter path holds a value under the regulations before February 2020."""
+    return path.startswith(PRE2020)
+
+
 #: the regime change the calibration variant models (cases received from this date)
 REGULATIONS_2020 = {"name": "Police (Complaints and Misconduct) Regulations 2020",
                     "from": "2020-02-01", "ramp_months": 0}
@@ -229,9 +237,7 @@ SHARE_GROUPS = (
 
 
 def derived_values() -> dict[str, float]:
-    """Derived values at four significant figures; shares of a split still sum to 1.
-
-    Includes the `pre2020:` values (calibration variant only); `base_dict` leaves them out."""
+    """Derived values at four significant figures; shares of a split still sum to 1."""
     out = {d.path: round_sig(d.value) for d in derived()}
     for group in SHARE_GROUPS:
         *head, last = group
@@ -243,14 +249,8 @@ def base_dict(baseline: Path = BASELINE) -> dict[str, Any]:
     """The baseline as a dict with the derived values applied (fitted ones come later)."""
     data = resolve_extends(Path(baseline))
     for path, value in derived_values().items():
-        if not is_pre2020(path):
-            set_path(data, path, value)
+        set_path(data, path, value)
     return data
-
-
-def pre2020_derived() -> dict[str, float]:
-    """Derived values under the old regulations, keyed by their `pre2020:` paths."""
-    return {k: v for k, v in derived_values().items() if is_pre2020(k)}
 
 
 def with_regime_change(data: dict[str, Any], pre: dict[str, float]) -> dict[str, Any]:
@@ -308,7 +308,6 @@ class Problem:
     seed: int = SEED
     engine: str = DEFAULT_ENGINE
     variant: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(VARIANT))
-    pre2020: dict[str, float] = field(default_factory=pre2020_derived)
     evaluations: int = 0
 
     def scenario(self, theta: np.ndarray, variant: bool = True):
@@ -318,7 +317,7 @@ class Problem:
         post = {k: v for k, v in values.items() if not is_pre2020(k)}
         if not variant:
             return scenario_from_dict(with_values(self.base, post))
-        pre = {**self.pre2020, **{k: v for k, v in values.items() if is_pre2020(k)}}
+        pre = {k: v for k, v in values.items() if is_pre2020(k)}
         data = with_values(self.base, post, self.variant)
         return scenario_from_dict(with_regime_change(data, pre))
 

@@ -5,14 +5,11 @@ where a figure leaves a split open, from an ASSUMPTION named beside it. `derived
 one `Derived` per scenario field: the value, the arithmetic as text, and its sources; the
 calibration writes them into `calibration/fitted.yaml` and the report lists them.
 
-Regulations regime. The Police (Complaints and Misconduct) Regulations 2020 took effect on
-1 February 2020 (T03-26) for cases received from then. A field whose value differs by
-regime would take its 2020/21 value here and a second `Derived` with the path prefixed
-`pre2020:` its 2019/20 value (calibration variant only). None does: route, proven and
-dismissal shares (S-15, S-16, S-17) are pooled over both years, because proceedings held in
-2019/20 and in 2020/21 were both almost all of cases received before February 2020, so the
-published change in proven share (69% to 79%) is not a change of regime for received cases
-and cannot be split by one.
+Route, proven and dismissal shares (S-15, S-16, S-17) are pooled over both years, unlike the
+fitted effort (`sim.calibrate`, two regimes): proceedings held in 2019/20 and in 2020/21
+were almost all of cases received before the 2020 regulations (1 February 2020, T03-26), so
+the published rise in the proven share (69% to 79%) is not a change of regime for the cases
+received and cannot be split by one.
 """
 
 from __future__ import annotations
@@ -46,15 +43,6 @@ CONDUCT_IOPC = 0.30  # ASSUMPTION: share of conduct matters referred to the IOPC
 CONDUCT_OTHERWISE = 0.25  # ASSUMPTION: conduct matters handled otherwise
 DIRECTED = 0.010  # ASSUMPTION: directed investigations are rare
 LOCAL_TO_PSU, LOCAL_TO_DPS = 0.40, 0.05  # ASSUMPTION: where returned referrals go
-
-
-#: prefix of a field's value under the regulations before 1 February 2020 (T03-26)
-PRE2020 = "pre2020:"
-
-
-def is_pre2020(path: str) -> bool:
-    """Whether a parameter path holds a value under the regulations before February 2020."""
-    return path.startswith(PRE2020)
 
 
 @dataclass(frozen=True)
@@ -164,4 +152,4 @@ def derived() -> list[Derived]:
     return out
 
 
-__all__ = ["PRE2020", "Derived", "derived", "is_pre2020"]
+__all__ = ["Derived", "derived"]

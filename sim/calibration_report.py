@@ -89,9 +89,9 @@ def parameter_table(fit: Fit, free: tuple[bool, ...]) -> pd.DataFrame:
 
 def overlay_yaml(fit: Fit, free: tuple[bool, ...]) -> str:
     """The overlay: derived then fitted values, nested as in a scenario, commented. The
-    `pre2020:` values (calibration variant only) are left out: the baseline continues the
-    2020 regulations."""
-    dvals = {k: v for k, v in derived_values().items() if not is_pre2020(k)}
+    fitted `pre2020:` values (calibration variant only) are left out: the baseline continues
+    the 2020 regulations."""
+    dvals = derived_values()
     pvals = {k: v for k, v in param_values(fit.problem.params, fit.theta).items()
              if not is_pre2020(k)}
     comments = {d.path: f"{d.sources}: {d.arithmetic}" for d in derived()}

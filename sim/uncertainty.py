@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.calibration_derived import is_pre2020
+from sim.calibrate import is_pre2020
 from sim.engines import DEFAULT_ENGINE, get_engine
 from sim.errors import InputError
 from sim.levers import Regimes
