@@ -31,7 +31,7 @@ from sim.calibrate import (
     with_values,
 )
 from sim.calibration_derived import derived
-from sim.calibration_targets import DEFAULT_TOLERANCES
+from sim.calibration_targets import default_tolerance, in_units
 from sim.report import fmt, image, page
 
 OVERLAY_HEADER = """\
@@ -130,12 +130,6 @@ def _emit(node: dict[str, Any], comments: dict[str, str], prefix: str, depth: in
     return out
 
 
-def _default_rel(kind: str, published: float) -> float:
-    """A kind's default tolerance as a fraction of the published figure."""
-    tol, how = DEFAULT_TOLERANCES[kind]
-    return tol if how == "rel" else tol / abs(published)
-
-
 def chart(table: pd.DataFrame, path: Path) -> None:
     """Model / published per target: dot at the mean, line for the 90% interval, band for
     the tolerance; green passes, red fails."""
@@ -144,10 +138,11 @@ def chart(table: pd.DataFrame, path: Path) -> None:
     ax = fig.subplots()
     y = np.arange(n)[::-1]
     pub = table.published.to_numpy(float)
-    tol = np.where(table.tolerance_type == "rel", table.tolerance,
-                   table.tolerance / np.abs(pub))
+    rows = list(zip(table.kind, table.tolerance, table.tolerance_type, pub, strict=True))
+    tol = np.array([in_units(t, how, p) for _, t, how, p in rows]) / np.abs(pub)
+    default = np.array([in_units(*default_tolerance(k, t, how), p)
+                        for k, t, how, p in rows]) / np.abs(pub)
     ax.barh(y, 2 * tol, left=1 - tol, height=0.7, color="#dddddd", label="tolerance")
-    default = np.array([_default_rel(k, v) for k, v in zip(table.kind, pub, strict=True)])
     argued = ~np.isclose(default, tol)
     ax.vlines(np.r_[1 - default[argued], 1 + default[argued]], np.r_[y[argued], y[argued]] - 0.35,
               np.r_[y[argued], y[argued]] + 0.35, color="#999", lw=1, linestyles=":",

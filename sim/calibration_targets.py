@@ -33,6 +33,16 @@ DEFAULT_TOLERANCES = {"volume": (0.05, "rel"), "count": (0.05, "rel"),
                       "stock": (0.20, "rel")}
 
 
+def in_units(tolerance: float, tolerance_type: str, published: float) -> float:
+    """A tolerance in the published figure's units ("rel" is a fraction of the figure)."""
+    return tolerance * abs(published) if tolerance_type == "rel" else tolerance
+
+
+def default_tolerance(kind: str, tolerance: float, tolerance_type: str) -> tuple[float, str]:
+    """The kind's default (tolerance, type); a kind with no default keeps its own."""
+    return DEFAULT_TOLERANCES.get(kind, (tolerance, tolerance_type))
+
+
 @dataclass(frozen=True)
 class Target:
     target_id: str
@@ -49,14 +59,13 @@ class Target:
 
     @property
     def tolerance_abs(self) -> float:
-        return self.tolerance * abs(self.published) if self.tolerance_type == "rel" \
-            else self.tolerance
+        return in_units(self.tolerance, self.tolerance_type, self.published)
 
     @property
     def default_tolerance_abs(self) -> float:
         """The kind's default tolerance (DEFAULT_TOLERANCES) in the published figure's units."""
-        tol, kind = DEFAULT_TOLERANCES.get(self.kind, (self.tolerance, self.tolerance_type))
-        return tol * abs(self.published) if kind == "rel" else tol
+        return in_units(*default_tolerance(self.kind, self.tolerance, self.tolerance_type),
+                        self.published)
 
     @property
     def is_month(self) -> bool:
