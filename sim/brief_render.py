@@ -16,7 +16,7 @@ import numpy as np
 from sim import __version__
 from sim.brief import BriefResult, config_digest, figure_sources, year_end
 from sim.metrics import GLOSSARY
-from sim.report import fmt, image, page
+from sim.report import fmt, html_table, image, page
 from sim.summarise import describe
 from sim.target import wilson
 
@@ -55,12 +55,8 @@ def to_html(title: str, blocks: list[Block]) -> str:
             body.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in content) + "</ul>")
         elif kind == "table":
             t: Table = content
-            rows = "".join("<tr>" + "".join(
-                f"<td class='note'>{esc(c)}</td>" if i in t.text_columns else
-                f"<td>{esc(c)}</td>" for i, c in enumerate(r)) + "</tr>" for r in t.rows)
-            head = "".join(f"<th>{esc(h)}</th>" for h in t.header)
-            cap = f"<caption>{esc(t.caption)}</caption>" if t.caption else ""
-            body.append(f"<table>{cap}<tr>{head}</tr>{rows}</table>")
+            body.append(html_table(t.header, ([esc(c) for c in r] for r in t.rows),
+                                   t.text_columns, t.caption))
         elif kind == "img":
             im: Image = content
             body.append(image(im.path).replace("<p><img", "<figure><img", 1)

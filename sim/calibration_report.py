@@ -32,7 +32,7 @@ from sim.calibrate import (
 )
 from sim.calibration_derived import derived
 from sim.calibration_targets import default_tolerance, in_units
-from sim.report import fmt, image, page
+from sim.report import fmt, html_table, image, page
 
 OVERLAY_HEADER = """\
 # Calibrated values for the baseline, written by `ccsim calibrate` (do not edit by hand).
@@ -161,50 +161,39 @@ def chart(table: pd.DataFrame, path: Path) -> None:
     write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
 
 
-def _table_html(table: pd.DataFrame) -> list[str]:
-    out = ["<table><tr><th>target</th><th>figure</th><th>model metric</th><th>period</th>"
-           "<th>published</th><th>model mean</th><th>model 90%</th><th>error</th>"
-           "<th>tolerance</th><th>result</th><th>at the default tolerance</th><th>in fit</th>"
-           "<th>basis</th></tr>"]
-    for _, r in table.iterrows():
-        tol = f"±{r.tolerance:.0%}" if r.tolerance_type == "rel" else f"±{r.tolerance:g}"
-        err = f"{r.error_rel:+.1%}" if r.tolerance_type == "rel" else f"{r.error:+.3f}"
-        result = "pass" if r["pass"] else "<span class='sig'>FAIL</span>"
-        default = "pass" if r.pass_at_default else "miss"
-        out.append(
-            f"<tr><td>{html.escape(r.target_id)}</td><td>{r.figure_id}</td>"
-            f"<td>{html.escape(r.metric)}</td><td>{r.period}</td><td>{fmt(r.published)}</td>"
-            f"<td>{fmt(r.model_mean)}</td><td>{fmt(r.model_p05)} to {fmt(r.model_p95)}</td>"
-            f"<td>{err}</td><td>{tol}</td><td>{result}</td><td>{default}</td>"
-            f"<td>{'yes' if r.in_fit else 'no'}"
-            f"</td><td class='note'>{html.escape(r.basis)}</td></tr>")
-    out.append("</table>")
-    return out
+def _target_cells(r: pd.Series) -> list[str]:
+    rel = r.tolerance_type == "rel"
+    return [html.escape(r.target_id), r.figure_id, html.escape(r.metric), r.period,
+            fmt(r.published), fmt(r.model_mean), f"{fmt(r.model_p05)} to {fmt(r.model_p95)}",
+            f"{r.error_rel:+.1%}" if rel else f"{r.error:+.3f}",
+            f"±{r.tolerance:.0%}" if rel else f"±{r.tolerance:g}",
+            "pass" if r["pass"] else "<span class='sig'>FAIL</span>",
+            "pass" if r.pass_at_default else "miss", "yes" if r.in_fit else "no",
+            html.escape(r.basis)]
 
 
-def _params_html(params: pd.DataFrame) -> list[str]:
-    out = ["<table><tr><th>parameter</th><th>estimate</th><th>90% range</th><th>sd</th>"
-           "<th>initial</th><th>fitted</th><th>identified by</th><th>fields</th></tr>"]
-    for _, r in params.iterrows():
-        out.append(
-            f"<tr><td>{r.parameter}</td><td>{fmt(r.estimate)}</td><td>{fmt(r.p05)} to "
-            f"{fmt(r.p95)}</td><td>{fmt(r.sd)}</td><td>{fmt(r.initial)}</td>"
-            f"<td>{'yes' if r.fitted else 'no'}</td><td class='note'>"
-            f"{html.escape(r.identified_by)}</td><td class='note'>{html.escape(r.paths)}"
-            f"{'; ' + html.escape(r.note) if r.note else ''}</td></tr>")
-    out.append("</table>")
-    return out
+def _table_html(targets: pd.DataFrame) -> str:
+    header = ["target", "figure", "model metric", "period", "published", "model mean",
+              "model 90%", "error", "tolerance", "result", "at the default tolerance", "in fit",
+              "basis"]
+    return html_table(header, (_target_cells(r) for _, r in targets.iterrows()), notes={12})
 
 
-def _derived_html() -> list[str]:
+def _params_html(params: pd.DataFrame) -> str:
+    rows = ([r.parameter, fmt(r.estimate), f"{fmt(r.p05)} to {fmt(r.p95)}", fmt(r.sd),
+             fmt(r.initial), "yes" if r.fitted else "no", html.escape(r.identified_by),
+             html.escape(r.paths) + (f"; {html.escape(r.note)}" if r.note else "")]
+            for _, r in params.iterrows())
+    header = ["parameter", "estimate", "90% range", "sd", "initial", "fitted", "identified by",
+              "fields"]
+    return html_table(header, rows, notes={6, 7})
+
+
+def _derived_html() -> str:
     values = derived_values()
-    out = ["<table><tr><th>field</th><th>value</th><th>arithmetic</th><th>sources</th></tr>"]
-    for d in derived():
-        out.append(f"<tr><td>{d.path}</td><td>{values[d.path]:g}</td><td class='note'>"
-                   f"{html.escape(d.arithmetic)}</td><td class='note'>{html.escape(d.sources)}"
-                   "</td></tr>")
-    out.append("</table>")
-    return out
+    rows = ([d.path, f"{values[d.path]:g}", html.escape(d.arithmetic), html.escape(d.sources)]
+            for d in derived())
+    return html_table(["field", "value", "arithmetic", "sources"], rows, notes={2, 3})
 
 
 def holdout_text(table: pd.DataFrame, until: str, carried: list[str] | None = None) -> str:
@@ -300,7 +289,7 @@ def _page(fit: Fit, table, params, settings, hold: str, png: Path) -> str:
         " values are not in <code>fitted.yaml</code>: the baseline continues the 2020"
         " regulations and has no lever.</p>",
         *([f"<h2>Hold-out</h2><pre>{esc(hold)}</pre>"] if hold else []),
-        "<h2>Targets: published against modelled</h2>", image(png), *_table_html(table),
+        "<h2>Targets: published against modelled</h2>", image(png), _table_html(table),
         "<h2>Fitted parameters</h2>",
         "<p>Ranges are 90% intervals from the Laplace approximation at the optimum:"
         " covariance (J'J)<sup>-1</sup> s², J the Jacobian of the residuals (each error in"
@@ -308,10 +297,10 @@ def _page(fit: Fit, table, params, settings, hold: str, png: Path) -> str:
         " root of its weight), s² = max(1, residual variance), so a misfit widens the"
         " ranges. It reuses the optimiser's Jacobian, so it costs nothing extra; a bootstrap"
         " would need a refit per resample, beyond the ten-minute budget.</p>",
-        *_params_html(params),
+        _params_html(params),
         "<h2>Fixed by assumption (not separable by the targets)</h2><ul>",
         *(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in FIXED.items()), "</ul>",
-        "<h2>Derived from the figures (no fitting)</h2>", *_derived_html(),
+        "<h2>Derived from the figures (no fitting)</h2>", _derived_html(),
         "<details><summary>Settings</summary><pre>"
         + esc(json.dumps(settings, indent=2, default=str)) + "</pre></details>",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -45,21 +45,29 @@ def fmt(x: float) -> str:
     return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def _metric_rows(table: pd.DataFrame, glossary: Mapping[str, str],
+def html_table(header: Sequence[str], rows: Iterable[Sequence[str]],
+               notes: Collection[int] = (), caption: str = "") -> str:
+    """An HTML table in the shared style. Header text is escaped here; cells are HTML
+    already (callers escape their text). `notes` are the prose columns (left-aligned)."""
+    def cls(i: int) -> str:
+        return " class='note'" if i in notes else ""
+
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    head = "".join(f"<th{cls(i)}>{html.escape(h)}</th>" for i, h in enumerate(header))
+    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(r)) + "</tr>"
+                   for r in rows)
+    return f"<table>{cap}<tr>{head}</tr>{body}</table>"
+
+
+def _metric_rows(summary: pd.DataFrame, glossary: Mapping[str, str],
                  metrics: Iterable[str] | None = None) -> list[str]:
-    rows = table.set_index("metric")
+    rows = summary.set_index("metric")
     names = [m for m in (metrics or rows.index) if m in rows.index]
-    out = ["<table><tr><th>metric</th><th>mean</th><th>90% of replications</th>"
-           "<th>median</th><th>Monte Carlo s.e.</th><th class='note'>meaning</th></tr>"]
-    for m in names:
-        r = rows.loc[m]
-        out.append(
-            f"<tr><td>{html.escape(m)}</td><td>{fmt(r['mean'])}</td>"
-            f"<td>{fmt(r.p05)} to {fmt(r.p95)}</td><td>{fmt(r.p50)}</td>"
-            f"<td>{fmt(r.get('mc_se'))}</td>"
-            f"<td class='note'>{html.escape(glossary.get(m, ''))}</td></tr>")
-    out.append("</table>")
-    return out
+    cells = ([html.escape(m), fmt(r["mean"]), f"{fmt(r.p05)} to {fmt(r.p95)}", fmt(r.p50),
+              fmt(r.get("mc_se")), html.escape(glossary.get(m, ""))]
+             for m, r in zip(names, (rows.loc[m] for m in names), strict=True))
+    header = ["metric", "mean", "90% of replications", "median", "Monte Carlo s.e.", "meaning"]
+    return [html_table(header, cells, notes={5})]
 
 
 def _yearly_rows(yearly: pd.DataFrame) -> list[str]:
