@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sim.capacity import staff_at
 from sim.compare import Comparison, check_comparable
 from sim.engines import DEFAULT_ENGINE
 from sim.errors import InputError, ScenarioError
@@ -180,16 +181,11 @@ def pool_of(config: BriefConfig) -> str:
 
 
 def staff_by_year(scenario: Scenario, pool: str, timeline: Timeline) -> np.ndarray:
-    """Head count of a pool's dated staff steps, time-averaged over each fiscal year."""
-    steps = getattr(scenario.pools, pool).staff
-    starts = np.array([timeline.day(s.from_) for s in steps])
-    values = np.array([s.value for s in steps])
-    out = []
-    for _, lo, hi in timeline.fiscal_years:
-        days = np.arange(lo, hi) + 0.5
-        k = np.searchsorted(starts, days, side="right") - 1
-        out.append(float(np.where(k >= 0, values[np.maximum(k, 0)], 0.0).mean()))
-    return np.array(out)
+    """Head count of a pool's dated staff steps (`sim.capacity.staff_at`), time-averaged over
+    each fiscal year."""
+    capacity = getattr(scenario.pools, pool)
+    return np.array([float(staff_at(capacity, timeline, np.arange(lo, hi) + 0.5).mean())
+                     for _, lo, hi in timeline.fiscal_years])
 
 
 def make_brief(

@@ -20,9 +20,10 @@ from sim.brief import (
     staff_by_year,
 )
 from sim.brief_render import write_brief
+from sim.capacity import slot_schedule
 from sim.cli import main
 from sim.errors import InputError
-from sim.scenario import load_scenario
+from sim.scenario import load_scenario, scenario_from_dict
 from sim.timeline import Timeline
 from tests.conftest import ROOT
 
@@ -101,6 +102,18 @@ def test_staff_by_year_averages_dated_steps_over_each_fiscal_year() -> None:
     s = load_scenario(ROOT / "scenarios" / "rec7_in_line.yaml")
     got = staff_by_year(s, "iopc", Timeline.for_scenario(s))
     assert np.allclose(got, [30, 32.2, 33.5, 33, 32])
+
+
+def test_staff_by_year_counts_the_staff_the_engines_simulate() -> None:
+    """Before its first dated step a pool has that step's staff (`sim.capacity`'s rule, which
+    sets the engines' slots), so the brief costs the staff that were simulated."""
+    d = load_scenario(ROOT / "scenarios" / "rec7_in_line.yaml").to_dict()
+    d["pools"]["iopc"]["staff"] = [{"from": "2022-04-01", "value": 40}]
+    s = scenario_from_dict(d)
+    timeline = Timeline.for_scenario(s)
+    assert np.allclose(staff_by_year(s, "iopc", timeline), 40)
+    _, slots = slot_schedule(s.pools.iopc, timeline)
+    assert slots[0] == 40 * s.pools.iopc.cases_per_staff
 
 
 def test_cost_per_investigator_is_derived_as_documented() -> None:
