@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.capacity import staff_at
 from sim.compare import Comparison, check_comparable
 from sim.engines import DEFAULT_ENGINE
 from sim.errors import InputError, ScenarioError
@@ -181,10 +180,10 @@ def pool_of(config: BriefConfig) -> str:
 
 
 def staff_by_year(scenario: Scenario, pool: str, timeline: Timeline) -> np.ndarray:
-    """Head count of a pool's dated staff steps (`sim.capacity.staff_at`), time-averaged over
-    each fiscal year."""
-    capacity = getattr(scenario.pools, pool)
-    return np.array([float(staff_at(capacity, timeline, np.arange(lo, hi) + 0.5).mean())
+    """Head count of a pool's dated staff steps, as the engines read them
+    (`Timeline.in_force`), time-averaged over each fiscal year."""
+    steps = getattr(scenario.pools, pool).staff
+    return np.array([float(timeline.in_force(steps, np.arange(lo, hi) + 0.5).mean())
                      for _, lo, hi in timeline.fiscal_years])
 
 

@@ -19,22 +19,13 @@ from sim.scenario import Capacity
 from sim.timeline import Timeline
 
 
-def staff_at(capacity: Capacity, timeline: Timeline, t: np.ndarray) -> np.ndarray:
-    """Head count in force at times `t` (days): the dated step in force, the first step
-    also before its date."""
-    step_days = np.array([timeline.day(s.from_) for s in capacity.staff])
-    staff = np.array([s.value for s in capacity.staff])
-    i = np.searchsorted(step_days, t, side="right") - 1
-    return staff[np.maximum(i, 0)]
-
-
 def slot_schedule(capacity: Capacity, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
     """(times, slots): from times[i] the pool has slots[i] case slots; times[0] is -inf."""
     step_days = np.array([timeline.day(s.from_) for s in capacity.staff])
     lag = capacity.training_lag_days
     times = sorted({-math.inf, *step_days.tolist(), *(step_days + lag).tolist()})
-    productive = np.minimum(staff_at(capacity, timeline, np.array(times)),
-                            staff_at(capacity, timeline, np.array(times) - lag))
+    productive = np.minimum(timeline.in_force(capacity.staff, np.array(times)),
+                            timeline.in_force(capacity.staff, np.array(times) - lag))
     slots = [math.floor(p * capacity.cases_per_staff + 1e-9) for p in productive.tolist()]
     keep = [0] + [i for i in range(1, len(times)) if slots[i] != slots[i - 1]]
     return np.array([times[i] for i in keep]), np.array([slots[i] for i in keep], dtype=np.int64)

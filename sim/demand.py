@@ -12,17 +12,8 @@ import itertools
 
 import numpy as np
 
-from sim.scenario import Demand, Scenario, Step, StreamDemand
+from sim.scenario import Demand, Scenario, StreamDemand
 from sim.timeline import DAYS_PER_YEAR, Timeline
-
-
-def step_value(steps: list[Step], day: dt.date) -> float:
-    """The value in force on `day` (the first step holds before its date too)."""
-    value = steps[0].value
-    for s in steps:
-        if s.from_ <= day:
-            value = s.value
-    return value
 
 
 def officers_on(demand: Demand, day: dt.date) -> float:
@@ -74,7 +65,8 @@ def monthly_expected_cases(
 ) -> np.ndarray:
     """Expected arrivals in each simulated month."""
     lengths = np.diff(timeline.month_edges)
-    per_day = np.array([step_value(stream.cases_per_month, m) for m in month_midpoints(timeline)])
+    mid_days = (timeline.month_edges[:-1] + timeline.month_edges[1:]) / 2
+    per_day = timeline.in_force(stream.cases_per_month, mid_days)
     per_day = per_day * 12 / DAYS_PER_YEAR
     return per_day * lengths * officer_multiplier(scenario, timeline)
 

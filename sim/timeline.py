@@ -52,6 +52,13 @@ class Timeline:
     def date(self, day: float) -> dt.date:
         return self.start + dt.timedelta(days=int(np.floor(day)))
 
+    def in_force(self, steps, t: np.ndarray) -> np.ndarray:
+        """The value of dated steps (`from_`, `value`: demand rates, staff) in force at days
+        `t`; the first step also holds before its date."""
+        days = np.array([self.day(s.from_) for s in steps])
+        values = np.array([s.value for s in steps])
+        return values[np.maximum(np.searchsorted(days, t, side="right") - 1, 0)]
+
     @property
     def horizon_days(self) -> float:
         return self.day(self.end)

@@ -105,7 +105,7 @@ def test_staff_by_year_averages_dated_steps_over_each_fiscal_year() -> None:
 
 
 def test_staff_by_year_counts_the_staff_the_engines_simulate() -> None:
-    """Before its first dated step a pool has that step's staff (`sim.capacity`'s rule, which
+    """Before its first dated step a pool has that step's staff (`Timeline.in_force`, which
     sets the engines' slots), so the brief costs the staff that were simulated."""
     d = load_scenario(ROOT / "scenarios" / "rec7_in_line.yaml").to_dict()
     d["pools"]["iopc"]["staff"] = [{"from": "2022-04-01", "value": 40}]

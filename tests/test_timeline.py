@@ -24,3 +24,15 @@ def test_working_days_match_busday_count_inside_and_outside_the_table() -> None:
     # 2021 holds four working days (the 1st, 6th, 7th and 8th)
     first_april = float(tl.day(np.datetime64("2021-04-01").astype(object)))
     assert tl.working_days(np.array([first_april]), np.array([first_april + 8]))[0] == 4
+
+
+def test_a_dated_step_holds_from_its_day_and_the_first_also_before() -> None:
+    """The one reading of dated steps (demand rates, staff) the engines and the brief share."""
+    data = small_dict()
+    data["pools"]["psu"]["staff"] = [{"from": "2021-06-01", "value": 5},
+                                     {"from": "2021-09-01", "value": 8}]
+    s = scenario_from_dict(data)
+    timeline = Timeline.for_scenario(s)
+    june, sept = timeline.day(s.pools.psu.staff[0].from_), timeline.day(s.pools.psu.staff[1].from_)
+    t = np.array([-400.0, june - 0.5, june, sept - 0.5, sept, sept + 999])
+    assert timeline.in_force(s.pools.psu.staff, t).tolist() == [5, 5, 5, 5, 8, 8]
