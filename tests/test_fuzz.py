@@ -88,6 +88,8 @@ def mutated_baselines(draw) -> dict:
             old = parent[path[-1]]
         except (KeyError, IndexError, TypeError):  # an earlier mutation removed the way
             continue
+        if not isinstance(parent, dict | list):  # or turned it into text ('abc'[0] is 'a')
+            continue
         new = draw(values)
         if kind == "delete":
             del parent[path[-1]]
