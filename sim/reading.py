@@ -16,7 +16,7 @@ from sim.errors import InputError
 MAX_INPUT_BYTES = 2 * 2**20  # 2 MiB: the largest shipped input is under 20 KiB
 
 
-def read_bytes(path: str | Path, *, what: str = "input file",
+def read_bytes(path: str | Path, *, what: str = "an input file",
                max_bytes: int = MAX_INPUT_BYTES) -> bytes:
     """The file's bytes, if it is a regular file of at most `max_bytes`."""
     path = Path(path)
@@ -27,14 +27,14 @@ def read_bytes(path: str | Path, *, what: str = "input file",
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror or exc})", file=path) from None
     if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"is a directory, not a {what}", file=path,
-                         allowed=f"a {what} (a regular file)")
+        raise InputError(f"is a directory; expected {what}", file=path,
+                         allowed=f"{what}, as a regular file")
     if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"is not a regular file (a device, pipe or socket), not a {what}",
-                         file=path, allowed=f"a {what} (a regular file)")
+        raise InputError(f"is not a regular file (a device, pipe or socket); expected {what}",
+                         file=path, allowed=f"{what}, as a regular file")
     if info.st_size > max_bytes:
         raise InputError(
-            f"the file is too large for a {what} ({info.st_size / 2**20:.1f} MiB)",
+            f"the file is too large ({info.st_size / 2**20:.1f} MiB) for {what}",
             file=path, allowed=f"at most {max_bytes / 2**20:g} MiB")
     try:
         # O_NONBLOCK: a file swapped for a FIFO after the check still cannot block the read
@@ -43,8 +43,8 @@ def read_bytes(path: str | Path, *, what: str = "input file",
         raise InputError(f"cannot read the file ({exc.strerror or exc})", file=path) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InputError(f"is not a regular file, not a {what}", file=path,
-                             allowed=f"a {what} (a regular file)")
+            raise InputError(f"is not a regular file; expected {what}", file=path,
+                             allowed=f"{what}, as a regular file")
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(max_bytes + 1)
     except OSError as exc:
@@ -52,12 +52,12 @@ def read_bytes(path: str | Path, *, what: str = "input file",
     finally:
         os.close(fd)
     if len(data) > max_bytes:
-        raise InputError(f"the file is too large for a {what}", file=path,
+        raise InputError(f"the file is too large for {what}", file=path,
                          allowed=f"at most {max_bytes / 2**20:g} MiB")
     return data
 
 
-def read_text(path: str | Path, *, what: str = "input file",
+def read_text(path: str | Path, *, what: str = "an input file",
               max_bytes: int = MAX_INPUT_BYTES, encoding: str = "utf-8") -> str:
     """The file's text in `encoding` (a UTF-8 byte-order mark is dropped)."""
     data = read_bytes(path, what=what, max_bytes=max_bytes)
