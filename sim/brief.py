@@ -27,6 +27,7 @@ from sim.engines import DEFAULT_ENGINE
 from sim.errors import InputError, ScenarioError
 from sim.run import RunResult, check_run_size, plan_chunks, run_scenario
 from sim.scenario import Scenario, load_scenario, read_yaml_mapping, validation_problems
+from sim.shipped import shipped_path
 from sim.target import Lever, Target, TargetResult, goal_seek, parse_at_most
 from sim.timeline import Timeline
 
@@ -72,12 +73,15 @@ class BriefConfig(_Frozen):
 
 
 def default_brief_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "briefs" / "rec7.yaml"
+    """The shipped Recommendation 7 brief (the checkout's, or the installed copy's)."""
+    return shipped_path("briefs/rec7.yaml")
 
 
 def load_brief_config(path: str | Path) -> BriefConfig:
+    """Read and validate a brief file (a regular YAML file of bounded size, see
+    `read_yaml_mapping`); every problem is an `InputError` naming the file."""
     path = Path(path)
-    data = read_yaml_mapping(path)
+    data = read_yaml_mapping(path, what="a brief file (YAML)")
     try:
         return BriefConfig.model_validate(data)
     except ValidationError as exc:

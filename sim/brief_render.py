@@ -17,6 +17,7 @@ from sim import __version__
 from sim.brief import BriefResult, config_digest, figure_sources, year_end
 from sim.metrics import GLOSSARY
 from sim.report import fmt, html_table, image, page
+from sim.shipped import source_root
 from sim.summarise import describe
 from sim.target import wilson
 
@@ -275,7 +276,9 @@ def assumptions_table(brief: BriefResult) -> Table:
 
 
 def _git_commit() -> str:
-    root = Path(__file__).resolve().parent.parent
+    root = source_root()
+    if root is None:  # installed from a wheel: no checkout to ask
+        return "unknown (not a git checkout)"
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"],
                              capture_output=True, text=True, timeout=10, check=True)
@@ -433,7 +436,7 @@ def write_brief(brief: BriefResult, out_dir: Path, config_path: Path | None = No
     import pandas as pd
 
     from sim.brief_charts import write_brief_charts
-    from sim.output import _write_whole
+    from sim.output import write_folder
 
     def fill(staging: Path) -> None:
         charts = write_brief_charts(brief, staging / "plots")
@@ -451,4 +454,4 @@ def write_brief(brief: BriefResult, out_dir: Path, config_path: Path | None = No
             record["target"] = brief.target.to_dict()
         (staging / "brief.json").write_text(json.dumps(record, indent=2, default=str))
 
-    return _write_whole(Path(out_dir), fill)
+    return write_folder(Path(out_dir), "brief", fill)

@@ -52,12 +52,12 @@ from sim.errors import InputError
 from sim.paths import get_path, set_path
 from sim.run import run_scenario
 from sim.scenario import resolve_extends, scenario_from_dict
+from sim.shipped import default_calibration_out, shipped_path
 from sim.summarise import describe
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TARGETS = ROOT / "calibration" / "targets.csv"
-DEFAULT_OUT = ROOT / "calibration"
-BASELINE = ROOT / "scenarios" / "baseline.yaml"
+DEFAULT_TARGETS = shipped_path("calibration/targets.csv")
+DEFAULT_OUT = default_calibration_out()  # never inside site-packages
+BASELINE = shipped_path("scenarios/baseline.yaml")
 FIT_REPS, REPORT_REPS, SEED = 20, 60, 20210401
 MAX_NFEV = 60
 DIFF_STEP = 0.04  # relative finite-difference step: large enough to see past CRN's steps
@@ -470,10 +470,13 @@ def calibrate(targets_path: Path = DEFAULT_TARGETS, out_dir: Path = DEFAULT_OUT,
               until: str | None = None, reps: int = FIT_REPS, report_reps: int = REPORT_REPS,
               seed: int = SEED, engine: str = DEFAULT_ENGINE, max_nfev: int = MAX_NFEV,
               progress: Callable[[str], None] | None = None) -> tuple[Fit, list[Path]]:
-    """Fit, then write the overlay, ranges, target table, chart and report to `out_dir`."""
+    """Fit, then write the overlay, ranges, target table, chart and report to `out_dir`
+    (refused before fitting if `out_dir` holds files ccsim did not write there)."""
+    from sim.atomic import check_out, write_marker
     from sim.calibration_report import write_calibration
     from sim.calibration_targets import load_targets
 
+    check_out(Path(out_dir), "calibrate")
     targets = load_targets(targets_path)
     fit_targets = select_targets(targets, until)
     free = identified(PARAMS, fit_targets)
@@ -484,7 +487,9 @@ def calibrate(targets_path: Path = DEFAULT_TARGETS, out_dir: Path = DEFAULT_OUT,
                 "max_nfev": max_nfev, "nfev": result.nfev, "evaluations": problem.evaluations,
                 "cost": result.cost, "seconds": result.seconds, "optimizer": result.message,
                 "variant": VARIANT}
-    return result, write_calibration(result, free, out_dir, settings, until)
+    files = write_calibration(result, free, out_dir, settings, until)
+    write_marker(Path(out_dir), "calibrate", [p.name for p in files])
+    return result, files
 
 
 __all__ = ["FIXED", "PARAMS", "REGULATIONS_2020", "Fit", "Param", "Problem", "calibrate", "fit",

@@ -4,24 +4,35 @@
 figures.csv), the model metric and its period (a fiscal year `2020/21` read from the yearly
 values, or a month `2021-05` read from the month-end stock), the published value, a scale
 applied to the model (e.g. 10/12 for a ten-month count), and a tolerance, relative (`rel`)
-or absolute (`abs`), with its basis.
+or absolute (`abs`), with its basis (quoted when it holds a comma).
+
+The file is checked whole before any simulation: a row with too many or too few fields, a
+quote left open, a number that is not finite or not positive, an unknown column, metric or
+period, or a target id used twice is an error naming the file, the line and the column. It
+may be saved as a spreadsheet program saves it (`decode_csv`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import datetime as dt
+import io
+import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sim.errors import InputError
-from sim.metrics import Measured
+from sim.errors import InputError, shorten
+from sim.metrics import GLOSSARY, MONTHLY_GLOSSARY, Measured
+from sim.reading import read_bytes, read_text
+from sim.timeline import Timeline
 
 COLUMNS = ("target_id", "figure_id", "metric", "period", "published", "model_scale", "kind",
            "tolerance", "tolerance_type", "weight", "basis")
-FISCAL = re.compile(r"^(\d{4})/(\d{2})$")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 #: the default tolerance per kind of target (the calibration issue: volumes +-5%, mean
@@ -95,46 +106,190 @@ class Target:
         return table[self.metric][:, labels.index(self.period)] * self.model_scale
 
 
-def load_targets(path: Path) -> list[Target]:
-    """Read and check targets.csv; every problem is an InputError naming row and column."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("targets file not found", file=path)
-    with path.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(row for row in f if not row.startswith("#")))
-    if not rows:
-        raise InputError("no targets in the file", file=path)
-    missing = [c for c in COLUMNS if c not in rows[0]]
-    if missing:
-        raise InputError(f"missing columns {missing}", file=path, allowed=", ".join(COLUMNS))
-    out, seen = [], set()
-    for i, row in enumerate(rows, start=2):
-        where = f"row {i}"
+MAX_TARGETS_BYTES = 2**20  # 1 MiB: the shipped file is under 10 KiB
+SPREADSHEET_HELP = "save it from the spreadsheet as 'CSV UTF-8 (comma delimited)'"
+#: the columns that hold numbers: (may be empty with this default, must be above zero)
+NUMBERS = {"published": (None, False), "model_scale": (1.0, True), "tolerance": (None, True),
+           "weight": (1.0, True)}
+#: end-of-run averages have a whole-run value only, no value per fiscal year
+YEARLY_METRICS = frozenset(m for m in GLOSSARY if not m.endswith(".mean_end"))
+#: month-end stocks and monthly flows (`allegations` counts every allegation received)
+MONTHLY_METRICS = frozenset({*MONTHLY_GLOSSARY, "allegations"})
+
+
+def decode_csv(data: bytes, path: Path) -> str:
+    """A CSV's text as a spreadsheet program may have saved it: UTF-8 (with or without a
+    byte-order mark), UTF-16 or UTF-32 with their marks (Excel's "Unicode text"), or else
+    Windows-1252 (Excel's plain "CSV" on Windows: a £ is byte A3 there)."""
+    marks = ((codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+             (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+             (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"))
+    codec, name = next(((c, n) for bom, c, n in marks if data.startswith(bom)), (None, ""))
+    try:
+        text = data.decode(codec or "utf-8")
+    except UnicodeDecodeError as exc:
+        if codec:
+            raise InputError(f"starts with a {name} byte-order mark but is not {name} text"
+                             f" ({exc.reason} at byte {exc.start})", file=path,
+                             allowed=SPREADSHEET_HELP) from None
         try:
-            t = Target(
-                row["target_id"].strip(), row["figure_id"].strip(), row["metric"].strip(),
-                row["period"].strip(), float(row["published"]), float(row["model_scale"] or 1),
-                row["kind"].strip(), float(row["tolerance"]), row["tolerance_type"].strip(),
-                float(row["weight"] or 1), row["basis"].strip())
-        except ValueError as exc:
-            raise InputError(f"{where}: not a number ({exc})", file=path) from None
-        if t.tolerance_type not in ("rel", "abs") or t.tolerance <= 0:
-            raise InputError(f"{where}: bad tolerance", file=path, field="tolerance",
-                             value=f"{t.tolerance} {t.tolerance_type}",
-                             allowed="a positive number with tolerance_type rel or abs")
-        if not (FISCAL.match(t.period) or MONTH.match(t.period)):
-            raise InputError(f"{where}: bad period", file=path, field="period", value=t.period,
-                             allowed="a fiscal year such as 2020/21 or a month such as 2021-05")
+            text = data.decode("cp1252")
+        except UnicodeDecodeError as exc2:
+            raise InputError(f"is neither UTF-8 nor Windows-1252 text (byte"
+                             f" 0x{data[exc2.start]:02x} at byte {exc2.start})", file=path,
+                             allowed=SPREADSHEET_HELP) from None
+    if "\x00" in text:
+        raise InputError("holds NUL bytes: not a text CSV (UTF-16 without its byte-order"
+                         " mark, or a binary file)", file=path, allowed=SPREADSHEET_HELP)
+    return text
+
+
+def calibration_periods() -> tuple[list[str], list[str]]:
+    """The fiscal years and months the calibration run reports (`sim.calibrate.VARIANT`):
+    a target outside them is refused before any simulation."""
+    from sim.calibrate import VARIANT
+
+    start = dt.date.fromisoformat(VARIANT["start"])
+    end = start.replace(year=start.year + int(VARIANT["horizon_years"]))
+    timeline = Timeline(start, end, start)
+    return ([label for label, _, _ in timeline.fiscal_years],
+            [m.strftime("%Y-%m") for m in timeline.report_months])
+
+
+def csv_rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of each row that is not blank or a `#` comment, separated by
+    commas (or tabs, when the header has tabs and no comma); a quote left open, or text after
+    a closing quote, is an error naming the line its row starts on."""
+    lines = ["\n" if line.startswith("#") else line for line in text.splitlines(True)]
+    header = next((line for line in lines if line.strip()), "")
+    tabs = "\t" in header and "," not in header  # Excel's "Unicode text" is tab-separated
+    reader = csv.reader(lines, delimiter="\t" if tabs else ",", strict=True)
+    while True:
+        done = reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            start = next((i + 1 for i in range(done, len(lines)) if lines[i].strip()), done)
+            raise InputError(f"malformed CSV in the row from line {start} ({exc})",
+                             file=path, allowed="fields separated by commas; a field holding"
+                             " a comma or a quote in double quotes, each quote doubled") from None
+        if any(field.strip() for field in row):
+            yield reader.line_num - sum(field.count("\n") for field in row), row
+
+
+def load_targets(path: str | Path,
+                 periods: tuple[list[str], list[str]] | None = None) -> list[Target]:
+    """Read and check a targets CSV before any simulation: every problem is an InputError
+    naming the file, the line and the column. `periods` (default: the calibration run's
+    fiscal years and months) are the periods a target may name."""
+    path = Path(path)
+    text = decode_csv(read_bytes(path, what="a calibration targets CSV",
+                                 max_bytes=MAX_TARGETS_BYTES), path)
+    rows = csv_rows(text, path)
+    header_line, header = next(rows, (0, []))
+    if not header:
+        raise InputError("the file is empty (no header, no targets)", file=path,
+                         allowed=f"a header line: {','.join(COLUMNS)}")
+    header = [h.strip() for h in header]
+    _check_header(header, path, header_line)
+    years, months = periods or calibration_periods()
+    out, seen = [], {}
+    for line, fields in rows:
+        where = f"{path}, line {line}"
+        if len(fields) != len(header):
+            raise InputError(
+                f"{len(fields)} fields where the header has {len(header)}", file=where,
+                value=",".join(fields), allowed="one field per column; a text field holding"
+                " a comma in double quotes (\"like, this\")")
+        t = _target(dict(zip(header, fields, strict=True)), where, years, months)
         if t.target_id in seen:
-            raise InputError(f"{where}: duplicate target id", file=path, value=t.target_id)
-        seen.add(t.target_id)
+            raise InputError(f"duplicate target id (first on line {seen[t.target_id]})",
+                             file=where, field="target_id", value=t.target_id,
+                             allowed="a target id used once")
+        seen[t.target_id] = line
         out.append(t)
+    if not out:
+        raise InputError("no targets in the file (a header only)", file=path,
+                         allowed="one target per line after the header")
     return out
 
 
+def _check_header(header: list[str], path: Path, line: int) -> None:
+    where = f"{path}, line {line}"
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise InputError(f"the header lacks column{'s' if len(missing) > 1 else ''}"
+                         f" {', '.join(missing)}", file=where, value=",".join(header),
+                         allowed=", ".join(COLUMNS))
+    extra = [c for c in header if c not in COLUMNS]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if extra or twice:
+        problem = (f"unknown column {', '.join(map(repr, extra))}" if extra
+                   else f"column {', '.join(twice)} given twice")
+        raise InputError(problem, file=where, allowed=", ".join(COLUMNS))
+
+
+def _number(row: dict[str, str], column: str, where: str) -> float:
+    default, positive = NUMBERS[column]
+    raw = row[column].strip()
+    if not raw and default is not None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or (value <= 0 if positive else value < 0):
+        raise InputError("not a usable number", file=where, field=column, value=raw,
+                         allowed="a finite number " + ("above 0" if positive else ">= 0")
+                         + (f" (empty: {default:g})" if default is not None else ""))
+    return value
+
+
+def _text(row: dict[str, str], column: str, where: str) -> str:
+    value = row[column].strip()
+    if not value and column != "basis":
+        raise InputError("empty", file=where, field=column, allowed="text")
+    return value
+
+
+def _target(row: dict[str, str], where: str, years: list[str], months: list[str]) -> Target:
+    """One row as a Target, every column checked."""
+    text = {c: _text(row, c, where) for c in COLUMNS if c not in NUMBERS}
+    numbers = {c: _number(row, c, where) for c in NUMBERS}
+    if text["tolerance_type"] not in ("rel", "abs"):
+        raise InputError("unknown tolerance type", file=where, field="tolerance_type",
+                         value=text["tolerance_type"], allowed="rel or abs")
+    if text["tolerance_type"] == "rel" and numbers["published"] == 0:
+        raise InputError("a relative tolerance of a published 0 is no tolerance", file=where,
+                         field="published", value=row["published"],
+                         allowed="an abs tolerance for a published 0")
+    period = text["period"]
+    labels = months if MONTH.match(period) else years
+    if period not in labels:
+        raise InputError("not a period the calibration run reports", file=where,
+                         field="period", value=period,
+                         allowed=f"a fiscal year {years[0]} to {years[-1]} (YYYY/YY) or a"
+                                 f" month {months[0]} to {months[-1]} (YYYY-MM)")
+    known = MONTHLY_METRICS if labels is months else YEARLY_METRICS
+    if text["metric"] not in known:
+        kind = "monthly" if labels is months else "yearly"
+        head = text["metric"].split(".")[0]
+        close = sorted(m for m in known if m.startswith(head + ".")) or sorted(known)
+        raise InputError(f"not a {kind} model metric (the period {period} is a"
+                         f" {'month' if kind == 'monthly' else 'fiscal year'})", file=where,
+                         field="metric", value=text["metric"],
+                         allowed=shorten(", ".join(close), 400))
+    return Target(text["target_id"], text["figure_id"], text["metric"], period,
+                  numbers["published"], numbers["model_scale"], text["kind"],
+                  numbers["tolerance"], text["tolerance_type"], numbers["weight"],
+                  text["basis"])
+
+
 def figure_ids(figures_csv: Path) -> set[str]:
-    with Path(figures_csv).open(newline="", encoding="utf-8") as f:
-        return {row["id"] for row in csv.DictReader(f)}
+    text = read_text(figures_csv, what="a figures CSV")
+    return {row["id"] for row in csv.DictReader(io.StringIO(text, newline=""))}
 
 
 def target_figure_ids(target: Target) -> list[str]:

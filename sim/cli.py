@@ -1,7 +1,10 @@
 """The `ccsim` command: a thin adapter from arguments to the public API and back.
 
 Exit codes: 0 success, 2 bad input (a message naming the file, field and what is allowed),
-1 an internal error (a bug: the traceback is kept for a report).
+3 results could not be written (disk full, an I/O error: one line naming the folder; no
+partial folder, earlier results intact), 4 `ccsim target` found no value up to the maximum
+that meets the target (the points are still printed and written), 1 an internal error (a
+bug: the traceback is kept for a report).
 """
 
 from __future__ import annotations
@@ -9,23 +12,27 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import errno
 import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-import sim
 from sim import __version__
+from sim.atomic import WriteError
 from sim.engines import DEFAULT_ENGINE, ENGINES
 from sim.errors import InputError
+from sim.shipped import shipped_path
 
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_IO, EXIT_TARGET_NOT_MET = 0, 1, 2, 3, 4
+MAX_WORKERS_PER_CORE = 4  # more processes than this only add memory: each holds a chunk
+IO_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG})
 
 
 def baseline_path() -> Path:
-    """The shipped baseline, found beside the package from any working directory."""
-    return Path(sim.__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
+    """The shipped baseline (the checkout's, or the installed copy's), from any folder."""
+    return shipped_path("scenarios/baseline.yaml")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--chunk-size", type=int, help="replications simulated at once")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
     run.add_argument("--parameter-uncertainty", nargs="?", type=Path,
-                     const=baseline_path().parent.parent / "calibration",
+                     const=shipped_path("calibration"),
                      metavar="CALIBRATION_DIR",
                      help="draw fitted parameters from the calibration's ranges per group of"
                           " replications (default dir: the shipped calibration/)")
@@ -62,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cal = sub.add_parser("calibrate", help="fit the baseline's parameters to published figures")
     cal.add_argument("--targets", type=Path, help="targets CSV (default calibration/targets.csv)")
-    cal.add_argument("--out", type=Path, help="output directory (default calibration/, or"
-                     " calibration/holdout-YYYY-YY with --until)")
+    cal.add_argument("--out", type=Path, help="output directory (default the checkout's"
+                     " calibration/, or ./calibration when installed from a wheel; under it"
+                     " holdout-YYYY-YY with --until)")
     cal.add_argument("--until", help="fit only targets up to this fiscal year (e.g. 2019/20)"
                      " and report the later ones as a hold-out check")
     cal.add_argument("--reps", type=int, help="replications per objective evaluation")
@@ -105,7 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_target_parser(sub) -> None:
     target = sub.add_parser("target", help="goal-seek: the smallest lever value meeting a"
-                            " target with a stated probability (see sim/target.py)")
+                            " target with a stated probability (see sim/target.py)",
+                            epilog=f"exit codes: {EXIT_OK} a value meets the target,"
+                            f" {EXIT_TARGET_NOT_MET} no value up to the maximum does (the"
+                            f" points are still printed, and written with --out),"
+                            f" {EXIT_INPUT} bad input")
     target.add_argument("scenario", type=Path)
     target.add_argument("--lever", required=True, help="dotted path, e.g. pools.iopc.staff")
     target.add_argument("--metric", required=True, help="yearly metric, e.g."
@@ -147,7 +159,7 @@ def _add_brief_parser(sub) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.output import check_writable, write_run
+    from sim.output import check_out, default_out, write_run
     from sim.run import check_run_size, plan_chunks, run_scenario
     from sim.scenario import load_scenario
 
@@ -160,9 +172,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_workers(args.workers)
     with _naming(path):
         plan_chunks(scenario, args.reps, args.chunk_size)  # refuses oversized runs up front
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = args.out or Path("results") / f"{scenario.name}-{stamp}"
-    check_writable(out)
+    if args.parameter_uncertainty is not None:  # its files and settings, before any run
+        from sim.uncertainty import check_uncertainty
+
+        check_uncertainty(scenario, args.parameter_uncertainty, args.reps_per_draw)
+    out = args.out or default_out(scenario.name)
+    check_out(out, "run")
     with _progress(args.reps, args.quiet, f"{scenario.name} [{args.engine}]") as advance:
         if args.parameter_uncertainty is not None:
             from sim.uncertainty import run_with_parameter_uncertainty
@@ -174,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             result = run_scenario(scenario, args.reps, args.seed, args.engine,
                                   args.chunk_size, progress=advance, workers=args.workers)
-    write_run(result, out)
+    out = write_run(result, out)
     if not args.quiet:
         _print_headline(result)
     print(f"results written to {out}")
@@ -183,7 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from sim.compare import check_comparable, compare
-    from sim.output import check_writable, write_comparison
+    from sim.output import check_out, default_out, write_comparison
     from sim.run import check_run_size, plan_chunks
     from sim.scenario import load_scenario
 
@@ -194,15 +209,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for path, s in zip([args.base, *args.alternatives], scenarios, strict=True):
         with _naming(path):
             plan_chunks(s, args.reps)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = args.out or Path("results") / f"compare-{scenarios[0].name}-{stamp}"
-    check_writable(out)
+    out = args.out or default_out("compare", scenarios[0].name)
+    check_out(out, "compare")
     total = args.reps * len(scenarios)
     with _progress(total, args.quiet, f"compare [{args.engine}]") as advance:
         result = compare(scenarios, args.reps, args.seed, args.engine, progress=advance,
                          workers=os.cpu_count() or 1)
     table = result.table()
-    write_comparison(result, out)
+    out = write_comparison(result, out)
     _print_comparison(table)
     print(f"results written to {out}")
     return EXIT_OK
@@ -223,20 +237,19 @@ def _print_comparison(table) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.output import check_writable
-    from sim.sweep import run_sweep
-    from sim.sweep_analysis import analyse
+    from sim.atomic import check_out
+    from sim.sweep import check_executor, sweep_into
     from sim.sweep_design import load_sweep
 
     sweep = load_sweep(args.sweep_file)
     if args.workers is not None:
-        _check_workers(args.workers)
-    check_writable(args.out)
+        args.workers = _check_workers(args.workers, tasks=len(sweep.points))
+    check_out(args.out, "sweep")
+    check_executor(args.executor, args.scheduler)
     points = len(sweep.points)
     with _progress(points, args.quiet, f"sweep {sweep.spec.name}") as advance:
-        table = run_sweep(sweep, args.out, args.executor, args.workers, args.scheduler,
-                          progress=advance)
-    written = analyse(sweep, table, args.out)
+        _, written = sweep_into(sweep, args.out, args.executor, args.workers, args.scheduler,
+                                progress=advance)
     print(f"{points} points, {sweep.spec.reps} replications each; wrote"
           f" {', '.join(p.name for p in written[:4])}{' ...' if len(written) > 4 else ''}"
           f" in {args.out}")
@@ -307,6 +320,10 @@ def cmd_target(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     target = Target(args.metric, args.year, parse_at_most(args.at_most), args.confidence)
+    if args.out:
+        from sim.atomic import check_out
+
+        check_out(args.out, "target")
     engine = args.engine
 
     def said(value: float, met: int, reps: int) -> None:
@@ -326,17 +343,20 @@ def cmd_target(args: argparse.Namespace) -> int:
               f" {p.metric_mean:30.4g}")
     if result.non_monotone:
         print(f"note: not monotone between {result.non_monotone}")
+    code = EXIT_OK if result.answer is not None else EXIT_TARGET_NOT_MET
     if args.out:
         import pandas as pd
 
-        from sim.atomic import write_text_atomic
+        from sim.output import write_folder
 
-        write_text_atomic(args.out / "target.json",
-                          json.dumps(result.to_dict(), indent=2, default=str))
-        write_text_atomic(args.out / "points.csv",
-                          pd.DataFrame([vars(p) for p in result.points]).to_csv(index=False))
-        print(f"results written to {args.out}")
-    return EXIT_OK
+        def fill(staging: Path) -> None:
+            (staging / "target.json").write_text(
+                json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
+            pd.DataFrame([vars(p) for p in result.points]).to_csv(staging / "points.csv",
+                                                                  index=False)
+
+        print(f"results written to {write_folder(args.out, 'target', fill)}")
+    return code
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
@@ -348,7 +368,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
         with_overrides,
     )
     from sim.brief_render import headline_text, write_brief
-    from sim.output import check_writable
+    from sim.output import check_out, default_out
 
     path = args.config or default_brief_path()
     config = with_overrides(load_brief_config(path), year=args.year,
@@ -357,9 +377,8 @@ def cmd_brief(args: argparse.Namespace) -> int:
     if args.no_target:
         config = config.model_copy(update={"target": None})
     inputs = BriefInputs.from_config(config, path)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = args.out or Path("results") / f"brief-{stamp}"
-    check_writable(out)
+    out = args.out or default_out("brief")
+    check_out(out, "brief")
 
     def said(message: str) -> None:
         if not args.quiet:
@@ -370,17 +389,27 @@ def cmd_brief(args: argparse.Namespace) -> int:
                        argv=["brief", *(f"--{k.replace('_', '-')}={v}" for k, v in
                                         vars(args).items() if k not in ("handler", "command")
                                         and v not in (None, False))])
-    write_brief(brief, out, path)
+    out = write_brief(brief, out, path)
     print(headline_text(brief))
     print(f"brief written to {out / 'brief.html'} and {out / 'brief.md'}"
           f" ({brief.seconds:.0f} s)")
     return EXIT_OK
 
 
-def _check_workers(workers: int) -> None:
+def _check_workers(workers: int, tasks: int | None = None) -> int:
+    """Refuse fewer than 1 worker or more than MAX_WORKERS_PER_CORE per core (a process
+    each: 1,000 would start 1,000 processes, each holding a chunk's memory, for no gain);
+    with `tasks`, the workers that can have one (no idle processes)."""
     if workers < 1:
         raise InputError("workers must be at least 1", field="--workers", value=workers,
                          allowed="a whole number >= 1")
+    cores = os.cpu_count() or 1
+    most = MAX_WORKERS_PER_CORE * cores
+    if workers > most:
+        raise InputError(f"more worker processes than {MAX_WORKERS_PER_CORE} per core (this"
+                         f" machine has {cores}) only add memory", field="--workers",
+                         value=workers, allowed=f"a whole number from 1 to {most}")
+    return min(workers, tasks) if tasks else workers
 
 
 @contextlib.contextmanager
@@ -432,10 +461,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"ccsim: error: {exc.render()}", file=sys.stderr)
         return EXIT_INPUT
+    except WriteError as exc:
+        print(f"ccsim: error: {exc}", file=sys.stderr)
+        return EXIT_IO
     except KeyboardInterrupt:
         print("ccsim: interrupted; earlier results are untouched", file=sys.stderr)
         return 130
-    except Exception:  # a bug: keep the traceback, say so plainly
+    except Exception as exc:  # a bug: keep the traceback, say so plainly
+        if isinstance(exc, OSError) and exc.errno in IO_ERRNOS:  # disk full outside a result
+            print(f"ccsim: error: cannot write {exc.filename or 'the results'}:"
+                  f" {exc.strerror}", file=sys.stderr)
+            return EXIT_IO
         print("ccsim: internal error (please report it with the text below)", file=sys.stderr)
         traceback.print_exc()
         return EXIT_INTERNAL

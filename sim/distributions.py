@@ -7,13 +7,74 @@ All durations are in calendar days. Tests compare samples with the analytic mome
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# Bounds that keep every draw finite: far outside any real case, inside what float64 and
+# numpy's samplers handle (a cv of 1e-200 divides by zero in the gamma's shape, 1e200
+# overflows the lognormal's sigma).
+MAX_DAYS = 36_525.0  # a hundred years: a duration, mean or lag beyond it is a slip
+MIN_CV, MAX_CV = 1e-3, 20.0
+MAX_EMPIRICAL_VALUES = 10_000  # summarise a larger sample as values with weights
+MAX_WEIGHT = 1e12  # weights are relative; larger ones would overflow their sum
+
+
+def not_bool_or_text(expected: str, error_type: str) -> Callable[[Any], Any]:
+    """A check that refuses what pydantic's lax mode would quietly turn into a number: YAML
+    1.1 reads yes, no, on, off, true and false as booleans (True would become 1.0), and a
+    quoted '0.5' is text. YAML writes numbers natively, so a number in quotes is refused too:
+    one rule (numbers are written as numbers) rather than '45' accepted but '45 staff' not.
+    Infinity and nan (.inf, .nan) are refused here too, ahead of any bound."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool | np.bool_):
+            raise PydanticCustomError(
+                error_type, f"a yes/no value is not {expected} (YAML reads yes, no, on, off,"
+                " true and false as true or false)")
+        if isinstance(value, str | bytes):
+            raise PydanticCustomError(
+                error_type, f"text is not {expected} (write it without quotes)")
+        if isinstance(value, float | np.floating) and not math.isfinite(value):
+            # before any bound: nan fails `le` and `ge` alike, which would be a puzzling reason
+            raise PydanticCustomError("finite_number", "Input should be a finite number")
+        return value
+
+    return check
+
+
+Number = BeforeValidator(not_bool_or_text("a number", "float_type"))
+WholeNumber = BeforeValidator(not_bool_or_text("a whole number", "int_type"))
+Real = Annotated[float, Number, Field(allow_inf_nan=False)]
+Positive = Annotated[float, Number, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Number, Field(ge=0, allow_inf_nan=False)]
+Days = Annotated[float, Number, Field(ge=0, le=MAX_DAYS, allow_inf_nan=False)]
+PositiveDays = Annotated[float, Number, Field(gt=0, le=MAX_DAYS, allow_inf_nan=False)]
+
+
+def _cv_not_tiny(cv: float) -> float:
+    """A cv below MIN_CV is a fixed duration in all but name, and 1e-200 overflows the gamma's
+    shape (1 / cv**2); `fixed` says it plainly."""
+    if cv < MIN_CV:
+        raise PydanticCustomError(
+            "greater_than_equal", f"Input should be greater than or equal to {MIN_CV:g} (for"
+            " a duration that does not vary, use dist: fixed)")
+    return cv
+
+
+Cv = Annotated[float, Number, Field(gt=0, le=MAX_CV, allow_inf_nan=False),
+               AfterValidator(_cv_not_tiny)]
+Weight = Annotated[float, Number, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False)]
 
 
 class _Dist(BaseModel):
@@ -39,7 +100,7 @@ class Fixed(_Dist):
     """Always the same duration."""
 
     dist: Literal["fixed"]
-    value: NonNegative
+    value: Days
 
     @property
     def mean(self) -> float:
@@ -60,7 +121,7 @@ class Exponential(_Dist):
     """Memoryless duration with the given mean (the M in M/M/c)."""
 
     dist: Literal["exponential"]
-    mean_: Positive = Field(alias="mean")
+    mean_: PositiveDays = Field(alias="mean")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -80,8 +141,8 @@ class Exponential(_Dist):
 
 
 class _MeanCv(_Dist):
-    mean_: Positive = Field(alias="mean")
-    cv: Positive = Field(description="coefficient of variation: standard deviation / mean")
+    mean_: PositiveDays = Field(alias="mean")
+    cv: Cv = Field(description="coefficient of variation: standard deviation / mean")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -122,8 +183,8 @@ class Empirical(_Dist):
     """Resample observed durations, optionally weighted."""
 
     dist: Literal["empirical"]
-    values: list[NonNegative] = Field(min_length=1)
-    weights: list[NonNegative] | None = None
+    values: list[Days] = Field(min_length=1, max_length=MAX_EMPIRICAL_VALUES)
+    weights: list[Weight] | None = Field(default=None, max_length=MAX_EMPIRICAL_VALUES)
 
     @model_validator(mode="after")
     def _check_weights(self) -> Empirical:

@@ -38,17 +38,27 @@ class InputError(Exception):
         if self.file:
             where.append(self.file)
         if self.field:
-            where.append(f"field '{self.field}'")
+            where.append(f"field '{shorten(self.field, 160)}'")
         head = ": ".join([", ".join(where), self.problem]) if where else self.problem
         lines = [head]
         if self.has_value:
-            shown = _show(self.value)
-            if len(shown) > 120:
-                shown = shown[:117] + "..."
-            lines.append(f"  got: {shown}")
+            lines.append(f"  got: {shorten(_show(self.value), 120)}")
         if self.allowed:
             lines.append(f"  allowed: {self.allowed}")
-        return "\n".join(lines)
+        return "\n".join(visible(line) for line in lines)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with '...' where it was cut."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def visible(text: str) -> str:
+    """`text` with control characters written as escapes (\\x1b), so a key or file name
+    from an input cannot move the cursor or recolour the terminal it is printed to."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\n" else ascii(c)[1:-1] for c in text)
 
 
 class _Short(reprlib.Repr):
@@ -69,6 +79,9 @@ def _show(value: Any) -> str:
     return _SHORT.repr(value)
 
 
+MAX_PROBLEMS_SHOWN = 20  # a file with 10,000 bad values gets a readable message
+
+
 class ScenarioError(InputError):
     """One or more problems in a scenario file, reported together."""
 
@@ -77,8 +90,11 @@ class ScenarioError(InputError):
         self.file = str(file) if file is not None else None
         count = len(problems)
         head = f"{self.file or 'scenario'}: {count} problem{'s' if count != 1 else ''}"
-        body = "\n".join("- " + p.render().replace("\n", "\n  ") for p in problems)
-        Exception.__init__(self, f"{head}\n{body}")
+        body = "\n".join("- " + p.render().replace("\n", "\n  ")
+                         for p in problems[:MAX_PROBLEMS_SHOWN])
+        if count > MAX_PROBLEMS_SHOWN:
+            body += f"\n- ... and {count - MAX_PROBLEMS_SHOWN} more like these"
+        Exception.__init__(self, visible(f"{head}\n{body}"))
         self.problem = head
         self.field = problems[0].field if problems else None
         self.value = None

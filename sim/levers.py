@@ -12,6 +12,7 @@ is a complete, validated scenario, and `sim.cases` draws each case from its mont
 from __future__ import annotations
 
 import copy
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,14 @@ def lever_path_problem(path: str, data: dict[str, Any]) -> str | None:
     return None
 
 
+class RampError(ValueError):
+    """A lever's value that cannot be reached by a ramp; `path` names the field."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
 def blend(old: Any, new: Any, f: float, path: str = "") -> Any:
     """`old` moved a fraction `f` of the way to `new` (numbers, distributions, lists)."""
     if f >= 1 or old == new:
@@ -54,12 +63,13 @@ def blend(old: Any, new: Any, f: float, path: str = "") -> Any:
         return old + (new - old) * f
     if isinstance(old, dict) and isinstance(new, dict):
         if old.get("dist") != new.get("dist"):
-            raise ValueError(f"{path}: a ramp cannot change the kind of distribution"
-                             f" ({old.get('dist')} to {new.get('dist')}); use ramp_months: 0")
+            raise RampError(path, "a ramp cannot change the kind of distribution"
+                            f" ({old.get('dist')} to {new.get('dist')}); use ramp_months: 0")
         return {k: blend(old.get(k, v), v, f, f"{path}.{k}") for k, v in new.items()}
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         return [blend(a, b, f, path) for a, b in zip(old, new, strict=True)]
-    raise ValueError(f"{path}: cannot ramp from {old!r} to {new!r}; use ramp_months: 0")
+    raise RampError(path, f"cannot ramp from {reprlib.repr(old)} to {reprlib.repr(new)};"
+                    " use ramp_months: 0")
 
 
 def lever_fraction(lever_month: int, ramp_months: int, month: int) -> float:

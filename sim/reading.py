@@ -26,6 +26,8 @@ def read_bytes(path: str | Path, *, what: str = "an input file",
         raise InputError("file not found", file=path) from None
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror or exc})", file=path) from None
+    except ValueError as exc:  # a NUL byte in the name: no file can have it
+        raise InputError(f"cannot read the file ({exc})", file=path) from None
     if stat.S_ISDIR(info.st_mode):
         raise InputError(f"is a directory; expected {what}", file=path,
                          allowed=f"{what}, as a regular file")

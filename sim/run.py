@@ -7,9 +7,14 @@ not depend on the chunk size or on which process ran which chunk.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import multiprocessing as mp
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -113,12 +118,14 @@ def physical_memory_bytes() -> float:
         return float("inf")
 
 
-def check_run_size(reps: int, seed: int = 0) -> None:
+def check_run_size(reps: int, seed: int = 0, *, reps_field: str = "reps",
+                   seed_field: str = "seed") -> None:
+    """Replications and seed in range, named as the caller's user wrote them."""
     if not 1 <= reps <= MAX_REPS:
-        raise InputError("replications out of range", field="reps", value=reps,
-                         allowed=f"1 to {MAX_REPS:,}")
+        raise InputError("replications out of range", field=reps_field, value=reps,
+                         allowed=f"a whole number from 1 to {MAX_REPS:,}")
     if not 0 <= seed <= MAX_SEED:
-        raise InputError("seed out of range", field="seed", value=seed,
+        raise InputError("seed out of range", field=seed_field, value=seed,
                          allowed=f"a whole number from 0 to {MAX_SEED}")
 
 
@@ -169,8 +176,8 @@ def _in_processes(job: Callable[[range], Measured], chunks: list[range], workers
                   progress: Callable[[int], None] | None) -> list[Measured]:
     parts: dict[int, Measured] = {}
     context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
-                             mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context,
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(job, chunk): i for i, chunk in enumerate(chunks)}
         for future in as_completed(futures):
             parts[futures[future]] = future.result()
@@ -179,8 +186,46 @@ def _in_processes(job: Callable[[range], Measured], chunks: list[range], workers
     return [parts[i] for i in range(len(chunks))]
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer for every process pool ccsim starts: the worker ends when the
+    process that started the pool does, even one killed outright (SIGKILL), instead of
+    running on for minutes holding its memory. Linux: the kernel sends SIGKILL when the
+    parent dies (prctl PR_SET_PDEATHSIG); elsewhere a thread watches the parent."""
+    bound = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            bound = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            bound = False
+    if not bound:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if not _alive(parent):  # it died before the binding took hold
+        os._exit(1)
+
+
+def _watch_parent(parent: int, every: float = 1.0) -> None:
+    while _alive(parent):
+        time.sleep(every)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["RunResult", "check_run_size", "plan_chunks", "run_chunk", "run_scenario"]
+__all__ = ["RunResult", "check_run_size", "die_with_parent", "plan_chunks", "run_chunk",
+           "run_scenario"]

@@ -3,6 +3,11 @@
 Units are in the field names: `_days` are calendar days, `_per_month` are cases in an
 average month (365.25/12 days), shares are fractions in [0, 1]. A scenario rejects unknown
 keys, so a misspelt lever is an error rather than a silent default.
+
+Types are strict where a planner would be surprised: a number is written as a number (not
+yes/no, not in quotes), a date as YYYY-MM-DD in the years 1900 to 2200 (not a number of
+seconds). Every parameter is bounded (the MAX_ constants below and in sim.distributions), so
+what `validate` accepts `run` can sample without overflow, nan or division by zero.
 """
 
 from __future__ import annotations
@@ -10,30 +15,93 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from sim.distributions import Distribution
-from sim.errors import InputError, ScenarioError
+from sim.distributions import MAX_DAYS, Distribution, Number, Real, WholeNumber
+from sim.errors import InputError, ScenarioError, shorten
+from sim.reading import read_text
 
-Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 SHARE_TOLERANCE = 1e-6
 MAX_SLOTS = 100_000  # case slots in one pool: far above any real one, and what an engine holds
-FIRST_YEAR, LAST_YEAR = 1900, 2200  # start dates the calendar (and bank holidays) can handle
+FIRST_YEAR, LAST_YEAR = 1900, 2200  # dates the calendar (and bank holidays) can handle
+# Upper bounds far above any force, chosen so that what `validate` accepts `run` can run:
+# peak demand (officer growth included) of 1e8 a month, times 50 allegations, stays far below
+# numpy's Poisson limit (about 9.2e18); a valid demand too big to hold is then refused by
+# the memory planner (sim.run.plan_chunks) with its own message, before any sampling.
+MAX_CASES_PER_MONTH = 1e8  # a stream's arrivals at their peak (the Met: under 1,000)
+MAX_STAFF = 1e6  # head count on one step
+MAX_CASES_PER_STAFF = 1e4
+MAX_OFFICERS = 1e7
+MAX_OFFICER_RATIO = 1_000  # largest / smallest headcount; elasticity raises it to a power
+MAX_STEPS = 1_200  # dated steps in one list: monthly for a hundred years
+MAX_LEVERS = 100  # each is checked against the scenario, on in turn
+MAX_COST_GBP = 1e7  # a year of one officer
+MAX_NAME_CHARS, MAX_TEXT_CHARS = 200, 10_000
 POOLS = ("iopc", "dps", "psu")
 STREAMS = ("complaints", "conduct")
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_as_written(value: Any) -> Any:
+    """Pydantic's lax mode reads a number as seconds since 1970 (`start: 0` is 1970-01-01,
+    20210401 is in August 1970); a planner means neither. Text must be YYYY-MM-DD (a saved
+    scenario writes dates as text, so text is allowed)."""
+    if isinstance(value, bool | int | float | np.number):
+        raise PydanticCustomError(
+            "date_type", "a number is not a date (write it as YYYY-MM-DD, e.g. 2021-04-01)")
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_parsing", "Input should be a date written YYYY-MM-DD")
+    return value
+
+
+def _in_calendar(day: dt.date) -> dt.date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"dates must be in the years {FIRST_YEAR} to {LAST_YEAR}, got {day}")
+    return day
+
+
+def _printable(text: str) -> str:
+    """Names and descriptions reach terminals and reports: no control characters (an escape
+    sequence could rewrite the screen); a description may keep its line breaks and tabs."""
+    bad = next((c for c in text if not c.isprintable() and c not in "\n\t"), None)
+    if bad is not None:
+        raise ValueError(f"control character {bad!r} in the text; only printable characters"
+                         " (and, in a description, line breaks)")
+    return text
+
+
+def _one_line(text: str) -> str:
+    if "\n" in text or "\t" in text:
+        raise ValueError("a name is one line of text, without line breaks or tabs")
+    return text
+
+
+Date = Annotated[dt.date, BeforeValidator(_date_as_written), AfterValidator(_in_calendar)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS),
+                 AfterValidator(_printable), AfterValidator(_one_line)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_printable)]
+Share = Annotated[float, Number, Field(ge=0, le=1, allow_inf_nan=False)]
+PositiveFloat = Annotated[float, Number, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Number, Field(ge=0, allow_inf_nan=False)]
+Whole = Annotated[int, WholeNumber]
 
 
 class Frozen(BaseModel):
@@ -49,28 +117,43 @@ def _check_shares_sum(model: BaseModel, what: str) -> None:
 class Step(Frozen):
     """A value that holds from a date until the next step."""
 
-    from_: dt.date = Field(alias="from")
+    from_: Date = Field(alias="from")
     value: NonNegativeFloat
+
+
+class RateStep(Step):
+    value: NonNegativeFloat = Field(le=MAX_CASES_PER_MONTH)
+
+
+class StaffStep(Step):
+    value: NonNegativeFloat = Field(le=MAX_STAFF)
+
+
+def _shown_dates(dates: list[dt.date]) -> str:
+    """Dates for a message, the first few only (a list may hold a thousand)."""
+    shown = ", ".join(d.isoformat() for d in dates[:8])
+    return shown + (f", ... ({len(dates)} dates)" if len(dates) > 8 else "")
 
 
 def _check_steps(steps: list[Step]) -> list[Step]:
     dates = [s.from_ for s in steps]
     if dates != sorted(dates) or len(set(dates)) != len(dates):
-        shown = ", ".join(d.isoformat() for d in dates)
-        raise ValueError(f"steps must be in strictly increasing date order, got {shown}")
+        raise ValueError("steps must be in strictly increasing date order, got"
+                         f" {_shown_dates(dates)}")
     return steps
 
 
-Steps = Annotated[list[Step], Field(min_length=1)]
+RateSteps = Annotated[list[RateStep], Field(min_length=1, max_length=MAX_STEPS)]
+StaffSteps = Annotated[list[StaffStep], Field(min_length=1, max_length=MAX_STEPS)]
 
 
 class StreamDemand(Frozen):
     """Arrivals of one stream (public complaints or conduct matters)."""
 
-    cases_per_month: Steps = Field(
+    cases_per_month: RateSteps = Field(
         description="Poisson arrival rate, cases in an average month; dated steps"
     )
-    allegations_per_case: float = Field(
+    allegations_per_case: Real = Field(
         ge=1, le=50, allow_inf_nan=False,
         description="mean allegations per case (1 + Poisson extra allegations)",
     )
@@ -79,22 +162,22 @@ class StreamDemand(Frozen):
 
 
 class OfficerPoint(Frozen):
-    date: dt.date
-    officers: PositiveFloat
+    date: Date
+    officers: PositiveFloat = Field(le=MAX_OFFICERS)
 
 
 class Demand(Frozen):
     complaints: StreamDemand
     conduct: StreamDemand
     officers: list[OfficerPoint] = Field(
-        min_length=1,
+        min_length=1, max_length=MAX_STEPS,
         description="Met officer headcount; linear between points, flat beyond the ends",
     )
-    elasticity: float = Field(
+    elasticity: Real = Field(
         default=0.0, ge=0, le=5, allow_inf_nan=False,
         description="demand scales as (officers / officers at the start date) ** elasticity",
     )
-    inexperience_extra: float = Field(
+    inexperience_extra: Real = Field(
         default=0.0, ge=0, le=5, allow_inf_nan=False,
         description="extra complaints drawn by an officer in the first two years, relative to"
         " an experienced one (0.25: a quarter more); applied to net growth over two years",
@@ -105,11 +188,31 @@ class Demand(Frozen):
     def _officers_ordered(cls, points: list[OfficerPoint]) -> list[OfficerPoint]:
         dates = [p.date for p in points]
         if dates != sorted(dates) or len(set(dates)) != len(dates):
-            shown = ", ".join(d.isoformat() for d in dates)
+            raise ValueError("officer points must be in strictly increasing date order, got"
+                             f" {_shown_dates(dates)}")
+        heads = [p.officers for p in points]
+        if max(heads) > MAX_OFFICER_RATIO * min(heads):
             raise ValueError(
-                f"officer points must be in strictly increasing date order, got {shown}"
-            )
+                f"officer numbers range from {min(heads):.6g} to {max(heads):.6g}; the largest"
+                f" may be at most {MAX_OFFICER_RATIO:,} times the smallest (demand scales with"
+                " their ratio raised to the elasticity)")
         return points
+
+    @model_validator(mode="after")
+    def _peak_demand(self) -> Demand:
+        """Arrivals at their highest, officer growth and inexperience included, stay within
+        MAX_CASES_PER_MONTH, so no month's Poisson draw can overflow."""
+        heads = [p.officers for p in self.officers]
+        growth = math.exp(self.elasticity * math.log(max(heads) / min(heads)))
+        factor = growth * (1 + self.inexperience_extra)
+        for name in STREAMS:
+            peak = max(s.value for s in getattr(self, name).cases_per_month) * factor
+            if peak > MAX_CASES_PER_MONTH:
+                raise ValueError(
+                    f"{name} demand reaches about {peak:.3g} cases a month (the peak rate x"
+                    f" officer growth ** elasticity x inexperience, {factor:.3g}); at most"
+                    f" {MAX_CASES_PER_MONTH:.0e}")
+        return self
 
 
 class AssessmentShares(Frozen):
@@ -167,10 +270,12 @@ class IopcReferral(Frozen):
 class Capacity(Frozen):
     """Staff over time and the cases each carries at once (case slots)."""
 
-    staff: Steps = Field(description="head count on dated steps (investigators or panels)")
-    cases_per_staff: PositiveFloat = Field(description="cases each carries at once")
+    staff: StaffSteps = Field(description="head count on dated steps (investigators or panels)")
+    cases_per_staff: PositiveFloat = Field(le=MAX_CASES_PER_STAFF,
+                                           description="cases each carries at once")
     training_lag_days: NonNegativeFloat = Field(
-        default=0.0, description="days before a new recruit is productive; leavers go at once"
+        default=0.0, le=MAX_DAYS,
+        description="days before a new recruit is productive; leavers go at once"
     )
 
     _order = field_validator("staff")(_check_steps)
@@ -250,7 +355,7 @@ class Proceedings(Frozen):
 class Officers(Frozen):
     suspended: PerPool = Field(description="share of investigations with an officer suspended")
     restricted: PerPool = Field(description="share with an officer restricted (not suspended)")
-    cost_per_officer_year_gbp: PositiveFloat
+    cost_per_officer_year_gbp: PositiveFloat = Field(le=MAX_COST_GBP)
 
     @model_validator(mode="after")
     def _not_over_one(self) -> Officers:
@@ -267,11 +372,13 @@ class Officers(Frozen):
 class Lever(Frozen):
     """Scenario fields set for cases received from a date (see sim/levers.py)."""
 
-    name: str = ""
-    from_: dt.date = Field(alias="from", description="first day of a month")
-    ramp_months: int = Field(default=0, ge=0, le=120,
-                             description="months to reach the new values linearly")
-    set: dict[str, Any] = Field(min_length=1, description="dotted field path: new value")
+    name: Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_printable),
+                    AfterValidator(_one_line)] = ""
+    from_: Date = Field(alias="from", description="first day of a month")
+    ramp_months: Whole = Field(default=0, ge=0, le=120,
+                               description="months to reach the new values linearly")
+    set: dict[Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)], Any] = Field(
+        min_length=1, description="dotted field path: new value")
 
     @field_validator("from_")
     @classmethod
@@ -284,11 +391,11 @@ class Lever(Frozen):
 class Scenario(Frozen):
     """A complete, validated scenario. Build variants with `model_copy(update=...)`."""
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = ""
-    start: dt.date = Field(description="first day reported; the clock's day 0")
-    horizon_years: int = Field(ge=1, le=30, description="years reported from the start")
-    warmup_years: float = Field(
+    name: Name
+    description: Text = ""
+    start: Date = Field(description="first day reported; the clock's day 0")
+    horizon_years: Whole = Field(ge=1, le=30, description="years reported from the start")
+    warmup_years: Real = Field(
         default=3.0, ge=0, le=20, allow_inf_nan=False,
         description="years simulated before the start so the system is not empty on day 0",
     )
@@ -299,7 +406,7 @@ class Scenario(Frozen):
     cps: Cps
     proceedings: Proceedings
     officers: Officers
-    levers: list[Lever] = Field(default_factory=list,
+    levers: list[Lever] = Field(default_factory=list, max_length=MAX_LEVERS,
                                 description="dated changes to case handling (policy options)")
 
     @property
@@ -313,9 +420,6 @@ class Scenario(Frozen):
     @field_validator("start")
     @classmethod
     def _start_of_month(cls, day: dt.date) -> dt.date:
-        if not FIRST_YEAR <= day.year <= LAST_YEAR:
-            raise ValueError(f"the start must be in the years {FIRST_YEAR} to {LAST_YEAR},"
-                             f" got {day}")
         if day.day != 1:
             raise ValueError(
                 f"the start must be the first day of a month (months are reported whole), got {day}"
@@ -329,14 +433,13 @@ class Scenario(Frozen):
         for pool in POOLS:
             capacity = getattr(self.pools, pool)
             if feeds[pool] > 0 and _max_slots(capacity) < 1:
-                raise ValueError(
-                    f"pools.{pool} receives cases (share {feeds[pool]:.3g}) but never has a"
-                    " case slot: staff x cases_per_staff must reach at least 1"
-                )
+                raise _field_error(
+                    f"pools.{pool}", f"pools.{pool} receives cases (share {feeds[pool]:.3g})"
+                    " but never has a case slot: staff x cases_per_staff must reach at least 1")
         if self.proceedings.route.hearing > 0 and _max_slots(self.proceedings.panels) < 1:
-            raise ValueError(
-                "proceedings.panels: hearings are held but panels never reach one slot"
-            )
+            raise _field_error(
+                "proceedings.panels",
+                "proceedings.panels: hearings are held but panels never reach one slot")
         return self
 
     @model_validator(mode="after")
@@ -348,21 +451,18 @@ class Scenario(Frozen):
 
         data = self.to_dict()
         for i, lever in enumerate(self.levers):
-            for path in lever.set:
+            for path, value in lever.set.items():
                 problem = lever_path_problem(path, data)
                 if problem:
-                    raise ValueError(f"levers.{i}.set: {problem}")
+                    raise _lever_error(i, path, value, problem, "a case-handling field path")
         n = len(self.levers)
         checks = [tuple(float(j <= k) for j in range(n)) for k in range(n)]  # on in turn
         checks.append(tuple(0.5 if lv.ramp_months else 1.0 for lv in self.levers))  # mid-ramp
-        try:
-            for fractions in checks:
+        for k, fractions in enumerate(checks):
+            try:
                 Scenario.model_validate(applied(data, data["levers"], fractions))
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            raise ValueError(f"with the levers applied, {loc}: "
-                             f"{first['msg'].removeprefix('Value error, ')}") from None
+            except ValueError as exc:  # a ValidationError, or a value that cannot be ramped
+                raise _levers_broke(self.levers, min(k, n - 1), exc) from None
         return self
 
     def digest(self) -> str:
@@ -372,6 +472,38 @@ class Scenario(Frozen):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+
+def _levers_broke(levers: list[Lever], k: int, exc: ValueError) -> PydanticCustomError:
+    """The first problem of a scenario with levers applied, placed on the lever (`k`, the
+    last one switched on) and the `set:` path that reaches the field, with its value."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in first["loc"] if not _is_union_tag(p))
+        message = f"with the levers applied, {loc}: {first['msg'].removeprefix('Value error, ')}"
+        allowed = _ALLOWED.get(first["type"])
+    else:
+        loc, message, allowed = getattr(exc, "path", ""), f"with the levers applied, {exc}", None
+    for i in [k, *range(len(levers) - 1, -1, -1)]:
+        for path, value in levers[i].set.items():
+            if loc == path or loc.startswith(path + ".") or path.startswith(loc + "."):
+                return _lever_error(i, path, value, message, allowed)
+    return _lever_error(k, None, None, message, allowed)
+
+
+def _field_error(field: str, message: str) -> PydanticCustomError:
+    """A whole-scenario check's error, reported at `field` (see `validation_problems`)."""
+    return PydanticCustomError("value_error", message, {"at_field": field})
+
+
+def _lever_error(i: int, path: str | None, value: Any, message: str,
+                 allowed: str | None) -> PydanticCustomError:
+    """An error the loader reports at `levers.i.set.PATH` (see `validation_problems`)."""
+    where = f"levers.{i}.set" + (f".{path}" if path else "")
+    ctx: dict[str, Any] = {"at_field": where, "at_allowed": allowed or ""}
+    if path is not None:
+        ctx["at_value"] = value
+    return PydanticCustomError("lever_invalid", message, ctx)
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
@@ -404,6 +536,12 @@ def _pool_feeds(s: Scenario) -> dict[str, float]:
 # --------------------------------------------------------------------------- loading
 
 
+SCENARIO_FILE = "a scenario file (YAML)"
+MAX_EXTENDS = 32  # files in one chain of `extends:`
+MAX_YAML_VALUES = 100_000  # list items, keys and values in one file, aliases expanded
+MAX_YAML_DEPTH = 64  # nested lists and mappings (a scenario nests six deep)
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; every problem is an `InputError` naming the file.
 
@@ -417,22 +555,43 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def resolve_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The file's mapping merged over the files it extends, innermost first."""
-    data = read_yaml_mapping(path)
+    data = read_yaml_mapping(path, what=SCENARIO_FILE)
+    return _merge_parent(path, data, seen)
+
+
+def _merge_parent(path: Path, data: dict[str, Any], seen: tuple[Path, ...]) -> dict[str, Any]:
     parent = data.pop("extends", None)
     if parent is None:
         return data
     if not isinstance(parent, str) or not parent.strip():
         raise InputError("extends must name a scenario file", file=path, field="extends",
                          value=parent, allowed="a path such as baseline.yaml")
-    parent_path = (path.parent / parent).resolve()
+    if len(seen) >= MAX_EXTENDS:
+        raise InputError(f"more than {MAX_EXTENDS} files extend one another", file=path,
+                         field="extends", allowed=f"a chain of at most {MAX_EXTENDS} files")
+    try:
+        parent_path = (path.parent / parent).resolve()
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a symlink loop
+        raise InputError(f"extends does not name a usable path ({exc})", file=path,
+                         field="extends", value=parent,
+                         allowed="a path relative to this file") from None
     if parent_path in seen or parent_path == path.resolve():
         chain = " -> ".join(p.name for p in (*seen, path.resolve(), parent_path))
         raise InputError(f"scenarios extend each other in a loop: {chain}", file=path,
                          field="extends")
-    if not parent_path.exists():
-        raise InputError(f"the scenario it extends was not found: {parent_path}", file=path,
-                         field="extends", allowed="a path relative to this file")
-    base = resolve_extends(parent_path, (*seen, path.resolve()))
+    try:
+        text = read_text(parent_path, what=SCENARIO_FILE)
+    except InputError as exc:
+        if exc.problem == "file not found":
+            raise InputError("the scenario it extends was not found:"
+                             f" {shorten(str(parent_path), 200)}",
+                             file=path, field="extends",
+                             allowed="a path relative to this file") from None
+        raise InputError(f"the scenario it extends ({shorten(str(parent_path), 200)}):"
+                         f" {exc.problem}", file=path,
+                         field="extends", allowed=exc.allowed or SCENARIO_FILE) from None
+    base = _merge_parent(parent_path, parse_yaml_mapping(text, parent_path, SCENARIO_FILE),
+                         (*seen, path.resolve()))
     return deep_merge(base, data)
 
 
@@ -448,29 +607,37 @@ def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_yaml_mapping(path: Path) -> dict[str, Any]:
-    """Safe-load a YAML file that must hold a mapping."""
-    if not path.exists():
-        raise InputError("file not found", file=path)
-    if path.is_dir():
-        raise InputError("is a directory, not a scenario file", file=path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the file ({exc})", file=path) from None
+def read_yaml_mapping(path: Path, what: str = "a YAML file") -> dict[str, Any]:
+    """Safe-load a YAML file that must hold a mapping. Scenario, sweep and brief files all
+    come through here: a regular file of bounded size (`sim.reading`), parsed by a loader
+    that bounds what aliases and nesting can make of it."""
+    path = Path(path)
+    return parse_yaml_mapping(read_text(path, what=what), path, what)
+
+
+def parse_yaml_mapping(text: str, path: Path, what: str = "a YAML file") -> dict[str, Any]:
+    """The mapping `text` holds (read from `path`); any problem is an `InputError`."""
+    allowed = f"{what}: a YAML mapping of fields"
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
+    except _TooMuch as exc:
+        raise InputError(f"{exc.problem} (line {exc.problem_mark.line + 1})", file=path,
+                         field=exc.field, allowed=exc.allowed) from None
     except RecursionError:
         raise InputError("malformed YAML: nested too deeply", file=path,
-                         allowed="a YAML mapping of scenario fields") from None
+                         allowed=allowed) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a NUL byte)
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        char = exc.character
+        shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+        raise InputError(f"malformed YAML at line {line}: the control character {shown} is"
+                         " not allowed in YAML text", file=path, allowed=allowed) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(
-            f"malformed YAML{where}: {problem}", file=path,
-            allowed="a YAML mapping of scenario fields",
-        ) from None
+        raise InputError(f"malformed YAML{where}: {shorten(problem, 300)}", file=path,
+                         allowed=allowed) from None
     if data is None:
         raise InputError("the file is empty", file=path,
                          allowed="a YAML mapping such as 'name: baseline'")
@@ -482,9 +649,73 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     return data
 
 
+class _TooMuch(yaml.composer.ComposerError):
+    """A document larger or deeper than any input ccsim reads; stops the parse at once."""
+
+    def __init__(self, problem: str, mark: yaml.Mark, field: str | None, allowed: str) -> None:
+        super().__init__(None, None, problem, mark)
+        self.field = field
+        self.allowed = allowed
+
+
+# YAML 1.1 reads 1e-3 (no dot) as text; YAML 1.2 and every planner read it as a number.
+_EXPONENT_FLOAT = re.compile(r"[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """Safe loading that refuses a key given twice in one mapping (YAML would keep the last
-    silently, so a second `pools:` block would drop the first)."""
+    silently, so a second `pools:` block would drop the first), and any document that would
+    expand past MAX_YAML_VALUES values or nest past MAX_YAML_DEPTH levels. Aliases share
+    one node, so a few lines of `*a` can stand for a billion values ("billion laughs"):
+    each node's expanded size is counted as it is composed, and the parse stops at the cap
+    before anything is built or validated."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._composed = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> values it expands to
+        self._path: list[str] = []
+
+    def compose_node(self, parent, index):
+        """Count, measure and bound every node as the composer makes it."""
+        mark = self.peek_event().start_mark
+        is_alias = self.check_event(yaml.AliasEvent)
+        self._path.append(_part(parent, index))
+        try:
+            self._composed += 1
+            if self._composed > MAX_YAML_VALUES:
+                self._refuse(f"the file holds more than {MAX_YAML_VALUES:,} values", mark)
+            if len(self._path) > MAX_YAML_DEPTH:
+                self._refuse(f"lists and mappings are nested more than {MAX_YAML_DEPTH}"
+                             " levels deep", mark)
+            node = super().compose_node(parent, index)
+            self._measure(node, is_alias, mark)
+            return node
+        finally:
+            self._path.pop()
+
+    def _measure(self, node, is_alias: bool, mark) -> None:
+        if is_alias:
+            if id(node) not in self._sizes:
+                self._refuse("an alias refers to the list or mapping that contains it (a"
+                             " value that never ends)", mark)
+            return
+        if isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(self._sizes[id(c)] for c in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size = 1 + sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
+        else:
+            size = 1
+        if size > MAX_YAML_VALUES:
+            self._refuse(f"YAML aliases (*name) here expand to more than {MAX_YAML_VALUES:,}"
+                         " values", node.start_mark)
+        self._sizes[id(node)] = size
+
+    def _refuse(self, problem: str, mark) -> None:
+        field = ".".join(p for p in self._path[1:] if p) or None
+        raise _TooMuch(problem, mark, shorten(field, 120) if field else None,
+                       f"at most {MAX_YAML_VALUES:,} values (list items, keys and values,"
+                       f" aliases expanded), nested at most {MAX_YAML_DEPTH} deep")
 
     def construct_object(self, node, deep=False):
         """A value YAML recognises but Python cannot hold (2021-13-01, !!int x) is malformed
@@ -492,22 +723,37 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         try:
             return super().construct_object(node, deep=deep)
         except (ValueError, OverflowError) as exc:
-            shown = f" in {node.value!r}" if isinstance(node.value, str) else ""
+            shown = f" in {shorten(node.value, 60)!r}" if isinstance(node.value, str) else ""
             raise yaml.constructor.ConstructorError(
                 None, None, f"{exc}{shown}"[:200], node.start_mark) from None
 
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base`, merged by SafeLoader
+                continue
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, list | dict):  # unhashable: let SafeLoader say so
                 break
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     "while constructing a mapping", node.start_mark,
-                    f"the key '{key}' is given twice", key_node.start_mark)
+                    f"the key '{shorten(str(key), 60)}' is given twice", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT,
+                                       list("-+0123456789"))
+
+
+def _part(parent, index) -> str:
+    """The name of a node's place in its parent, for a message (`levers.0.set`)."""
+    if isinstance(index, yaml.ScalarNode):
+        return str(index.value)
+    if isinstance(index, int) and not isinstance(index, bool):
+        return str(index)
+    return "" if parent is None else "(a key)"
 
 
 def scenario_from_dict(data: dict[str, Any], source: str | Path | None = None) -> Scenario:
@@ -525,6 +771,12 @@ def validation_problems(exc: ValidationError, source: str | Path | None) -> list
         message = err["msg"].removeprefix("Value error, ")
         kind = err["type"]
         allowed = _ALLOWED.get(kind)
+        ctx = err.get("ctx") or {}
+        if "at_field" in ctx:  # an error placed on a field by a model check (levers)
+            problems.append(InputError(
+                message, file=source, field=ctx["at_field"], value=ctx.get("at_value"),
+                has_value="at_value" in ctx, allowed=ctx.get("at_allowed") or None))
+            continue
         if kind == "extra_forbidden":
             message = "unknown key (misspelt, or not a field here)"
             allowed = "the fields documented in the README's scenario reference"

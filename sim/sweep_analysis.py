@@ -10,10 +10,30 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.atomic import write_with
-from sim.sweep_design import SampledDesign, Sweep, salib_problem, sample_matrix
+from sim.sweep_design import SampledDesign, Sweep, salib, salib_problem, sample_matrix
 
 DEFAULT_CHART_METRICS = ("iopc.open_over_12m.end", "iopc.open.end", "dps.open_over_12m.end",
                          "psu.open_over_12m.end")
+
+
+def every_point(sweep: Sweep, table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of every point in design order. Points that make the same scenario (a
+    repeated grid value, a Morris trajectory revisiting a point, a one-parameter Sobol
+    design's repeated rows) are simulated and stored once; each such point gets those rows,
+    with its own number and parameter values, so an analysis sees the whole design."""
+    keys = sweep.point_keys()
+    if len(set(keys)) == len(keys):
+        return table
+    by_key = {key: rows for key, rows in table.groupby("key", sort=False)}
+    parts = []
+    for i, (key, point) in enumerate(zip(keys, sweep.points, strict=True)):
+        rows = by_key[key].copy()
+        rows["point"] = i
+        for name in sweep.parameters:
+            rows[name] = point.get(name)
+        parts.append(rows)
+    whole = pd.concat(parts, ignore_index=True)
+    return whole.sort_values(["point", "metric"], kind="stable", ignore_index=True)
 
 
 def wide_summary(sweep: Sweep, table: pd.DataFrame) -> pd.DataFrame:
@@ -31,19 +51,27 @@ def chart_metrics(sweep: Sweep, table: pd.DataFrame) -> list[str]:
 
 
 def sensitivity(sweep: Sweep, wide: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """Sobol first and total order indices, or Morris mu* and sigma, with 95% intervals."""
+    """Sobol first and total order indices, or Morris mu* and sigma, with 95% intervals.
+    `wide` has a row for every point of the design, in its order (SALib needs them so);
+    the bootstrap intervals are drawn from the design's seed, so the same sweep gives the
+    same intervals."""
     design: SampledDesign = sweep.spec.design  # type: ignore[assignment]
+    salib(sweep.source)
     from SALib.analyze import morris, sobol
 
     problem = salib_problem(design)
     x = sample_matrix(design)
+    if len(wide) != len(x) or not (wide["point"].to_numpy() == np.arange(len(x))).all():
+        raise ValueError(f"{len(wide)} summary rows for a design of {len(x)} points")
     rows = []
     for metric in metrics:
         y = wide[metric].to_numpy(dtype=float)
         if np.isnan(y).any() or np.ptp(y) == 0:
             continue  # no variation to apportion (or a point without a value)
         if design.kind == "sobol":
-            si = sobol.analyze(problem, y, calc_second_order=False, seed=design.design_seed)
+            # a Generator, not the int: SALib's Sobol analysis takes a seed of 0 as "unseeded"
+            si = sobol.analyze(problem, y, calc_second_order=False,
+                               seed=np.random.default_rng(design.design_seed))
             for j, name in enumerate(problem["names"]):
                 rows += [{"metric": metric, "parameter": name, "index": "S1",
                           "value": si["S1"][j], "conf95": si["S1_conf"][j]},
@@ -105,6 +133,7 @@ def grid_chart(sweep: Sweep, table: pd.DataFrame, metric: str, path: Path) -> Pa
 def analyse(sweep: Sweep, table: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Write results.parquet, summary.csv, sensitivity.csv (SALib designs) and charts."""
     written = []
+    table = every_point(sweep, table)
     results = out_dir / "results.parquet"
     write_with(results, lambda tmp: table.to_parquet(tmp, index=False))
     wide = wide_summary(sweep, table)

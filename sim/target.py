@@ -58,6 +58,8 @@ from sim.sweep_design import path_problem
 from sim.timeline import Timeline
 
 INTERVAL = 0.95  # coverage of the Wilson intervals and of the answer's interval
+MIN_STEP = 1e-6  # grid values are kept to 9 decimals: finer steps would merge
+MAX_GRID_STEPS = 2**20  # the search makes about 4 x log2(steps) runs: at most about 80
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class Target:
     confidence: float = 0.8
 
     def __post_init__(self) -> None:
-        if not 0 < self.confidence < 1:
+        if not 0 < self.confidence < 1:  # NaN too
             raise InputError("confidence must be strictly between 0 and 1",
                              field="--confidence", value=self.confidence,
                              allowed="a probability such as 0.8")
@@ -361,9 +363,7 @@ def goal_seek(
     progress: Callable[[float, int, int], None] | None = None,
 ) -> TargetResult:
     """Find the smallest grid value of `lever` that meets `target` (see the module's doc)."""
-    check_run_size(reps, seed)
-    if not step > 0:
-        raise InputError("step must be positive", field="--step", value=step)
+    check_search(reps, seed, step, low, high)
     data = scenario.to_dict()
     lever.check(data)
     year_index(scenario, target.year)
@@ -378,6 +378,11 @@ def goal_seek(
         raise InputError("the maximum is below the minimum", field="--max", value=high,
                          allowed=f"at least {low:g}")
     cap = default_cap(low, step) if high is None else math.floor((high - low) / step + 1e-9)
+    if cap > MAX_GRID_STEPS:
+        raise InputError(f"the search grid would have {cap:,} steps from {low:g} to"
+                         f" {low + cap * step:g}", field="--step", value=step,
+                         allowed=f"at most {MAX_GRID_STEPS:,} steps: a larger --step, or"
+                                 " --min and --max closer together")
     ev = _Evaluator(scenario, lever, target, reps, seed, engine, run, progress)
 
     def x(i: int) -> float:
@@ -419,6 +424,21 @@ def goal_seek(
                       if b.met < a.met],
         met_per_rep={v: m.tolist() for v, m in sorted(ev.cache.items())},
     )
+
+
+def check_search(reps: int, seed: int, step: float, low: float | None,
+                 high: float | None) -> None:
+    """Refuse, before any run, settings the search cannot use: replications or a seed out
+    of range, a step that is not a positive finite number, a minimum or maximum that is not
+    finite (NaN, inf)."""
+    check_run_size(reps, seed, reps_field="--reps", seed_field="--seed")
+    if not (math.isfinite(step) and step >= MIN_STEP):
+        raise InputError("step must be a positive, finite number", field="--step",
+                         value=step, allowed=f"a number from {MIN_STEP:g}, e.g. 1")
+    for name, value in (("--min", low), ("--max", high)):
+        if value is not None and not math.isfinite(value):
+            raise InputError("must be a finite number", field=name, value=value,
+                             allowed="a number (or leave it out)")
 
 
 def _last_below(ev: _Evaluator, x: Callable[[int], float], top: int, k: int) -> int:

@@ -12,6 +12,8 @@ regulations, used only by the calibration variant) are skipped: no scenario has 
 
 from __future__ import annotations
 
+import io
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,28 +25,134 @@ from sim.engines import DEFAULT_ENGINE, get_engine
 from sim.errors import InputError
 from sim.levers import Regimes
 from sim.metrics import Measured
-from sim.paths import get_path, set_path
+from sim.paths import get_path, set_path, values_at
 from sim.randomness import stream
-from sim.run import RunResult, _now, check_run_size, run_chunk
+from sim.reading import read_text
+from sim.run import RunResult, _now, check_run_size, plan_chunks, run_chunk
 from sim.scenario import Scenario, scenario_from_dict
+from sim.shipped import shipped_path
 from sim.timeline import Timeline
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "calibration"
+DEFAULT_DIR = shipped_path("calibration")
 REPS_PER_DRAW = 10
 
 
+PARAMETER_COLUMNS = ("parameter", "paths", "estimate", "lower_bound", "upper_bound")
+MADE_BY = "a parameters.csv and covariance.csv as `ccsim calibrate` writes them"
+
+
 def load_posterior(calibration_dir: Path = DEFAULT_DIR) -> tuple[pd.DataFrame, np.ndarray]:
-    """parameters.csv and covariance.csv of a calibration, checked against each other."""
+    """parameters.csv and covariance.csv of a calibration, checked against each other; any
+    problem (empty, malformed, a bound or estimate missing or not finite) is an InputError
+    naming the file and, where it is one, the line and column."""
     calibration_dir = Path(calibration_dir)
     pfile, cfile = calibration_dir / "parameters.csv", calibration_dir / "covariance.csv"
     for f in (pfile, cfile):
         if not f.exists():
             raise InputError("calibration file not found (run `ccsim calibrate` first)", file=f)
-    params = pd.read_csv(pfile)
-    cov = pd.read_csv(cfile, index_col="parameter")
-    if list(cov.index) != list(params.parameter) or list(cov.columns) != list(params.parameter):
-        raise InputError("covariance.csv does not match parameters.csv", file=cfile)
-    return params, cov.to_numpy(dtype=float)
+    params = _read_csv(pfile, "a calibration's parameters.csv")
+    _check_parameters(params, pfile)
+    cov = _read_csv(cfile, "a calibration's covariance.csv", index_col="parameter")
+    names = list(params.parameter)
+    if list(cov.index) != names or list(cov.columns) != names:
+        raise InputError("covariance.csv does not match parameters.csv", file=cfile,
+                         allowed=f"rows and columns named as the parameters, in order:"
+                                 f" {', '.join(names)}")
+    matrix = cov.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = np.argwhere(~np.isfinite(matrix))
+    if bad.size:
+        i, j = bad[0]
+        raise InputError("not a finite number", file=f"{cfile}, line {i + 2}",
+                         field=names[j], value=cov.iloc[i, j], allowed="a finite number")
+    return params, matrix
+
+
+def _read_csv(path: Path, what: str, **options) -> pd.DataFrame:
+    """A CSV read through the one input gate, as pandas parses it."""
+    text = read_text(path, what=what)
+    if not text.strip():
+        raise InputError("the file is empty", file=path, allowed=MADE_BY)
+    try:
+        frame = pd.read_csv(io.StringIO(text), **options)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise InputError(f"not a readable CSV ({str(exc).strip()})", file=path,
+                         allowed=MADE_BY) from None
+    if frame.empty:
+        raise InputError("no rows after the header", file=path, allowed=MADE_BY)
+    return frame
+
+
+def _check_parameters(params: pd.DataFrame, path: Path) -> None:
+    """Every column the draws use is there; each row's estimate and bounds are finite and
+    ordered, with an estimate other than 0 (a draw enters as draw / estimate)."""
+    missing = [c for c in PARAMETER_COLUMNS if c not in params.columns]
+    if missing:
+        raise InputError(f"missing column{'s' if len(missing) > 1 else ''}"
+                         f" {', '.join(missing)}", file=path, allowed=MADE_BY)
+    names = params.parameter.astype(str).tolist()
+    for i, (_, row) in enumerate(params.iterrows()):
+        where = f"{path}, line {i + 2}"
+        if not isinstance(row.parameter, str) or names.count(row.parameter) > 1:
+            raise InputError("a parameter name missing or given twice", file=where,
+                             field="parameter", value=row.parameter,
+                             allowed="a name used once")
+        if not isinstance(row.paths, str) or not row.paths.strip():
+            raise InputError("no scenario field named", file=where, field="paths",
+                             value=row.paths, allowed="PATH x COEFFICIENT; PATH x ...")
+        numbers = {}
+        for column in ("estimate", "lower_bound", "upper_bound"):
+            try:
+                numbers[column] = float(row[column])
+            except (TypeError, ValueError):
+                numbers[column] = math.nan
+            if not math.isfinite(numbers[column]):
+                raise InputError("not a finite number", file=where, field=column,
+                                 value=row[column], allowed="a finite number")
+        if not numbers["lower_bound"] <= numbers["estimate"] <= numbers["upper_bound"]:
+            raise InputError("the estimate is outside its bounds", file=where,
+                             field="estimate", value=numbers["estimate"],
+                             allowed=f"from lower_bound {numbers['lower_bound']:g} to"
+                                     f" upper_bound {numbers['upper_bound']:g}")
+        if numbers["estimate"] == 0:
+            raise InputError("an estimate of 0 cannot scale the scenario's value",
+                             file=where, field="estimate", value=0.0,
+                             allowed="a number other than 0")
+
+
+def check_paths(scenario: Scenario, params: pd.DataFrame, path: Path) -> None:
+    """Every field a parameter scales is a number in the scenario (`pre2020:` ones are
+    skipped, as in `perturbed`): refused before any simulation, naming the line."""
+    data = scenario.to_dict()
+    for i, (_, row) in enumerate(params.iterrows()):
+        for item in str(row.paths).split("; "):
+            field = item.split(" x ")[0].strip()
+            if is_pre2020(field):
+                continue
+            found = values_at(data, field)
+            if not found or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                                    for v in found):
+                raise InputError(f"'{field}' is not a number in the scenario"
+                                 f" '{scenario.name}'", file=f"{path}, line {i + 2}",
+                                 field="paths", value=row.paths,
+                                 allowed="dotted paths to numeric scenario fields")
+
+
+def check_uncertainty(scenario: Scenario, calibration_dir: Path, reps_per_draw: int
+                      ) -> tuple[pd.DataFrame, np.ndarray]:
+    """The posterior for `--parameter-uncertainty`, every input checked before any run."""
+    if reps_per_draw < 1:
+        raise InputError("replications per parameter draw must be at least 1",
+                         field="--reps-per-draw", value=reps_per_draw,
+                         allowed="a whole number >= 1")
+    calibration_dir = Path(calibration_dir)
+    if not calibration_dir.is_dir():
+        raise InputError("not a folder (the calibration folder holding parameters.csv and"
+                         " covariance.csv)", file=calibration_dir,
+                         field="--parameter-uncertainty",
+                         allowed="a folder written by `ccsim calibrate`, e.g. calibration/")
+    params, cov = load_posterior(calibration_dir)
+    check_paths(scenario, params, calibration_dir / "parameters.csv")
+    return params, cov
 
 
 def draw_parameters(params: pd.DataFrame, cov: np.ndarray, rng: np.random.Generator
@@ -90,13 +198,13 @@ def run_with_parameter_uncertainty(
     calibration_dir: Path = DEFAULT_DIR, reps_per_draw: int = REPS_PER_DRAW,
     progress: Callable[[int], None] | None = None,
 ) -> RunResult:
-    """Like `run_scenario`, with a parameter set drawn per group of replications."""
+    """Like `run_scenario`, with a parameter set drawn per group of replications. A group
+    runs in chunks the memory planner sizes (`plan_chunks`), as a plain run does; the
+    results do not depend on the chunks."""
     check_run_size(reps, seed)
-    if reps_per_draw < 1:
-        raise InputError("replications per parameter draw must be positive",
-                         field="--reps-per-draw", value=reps_per_draw, allowed="1 or more")
-    params, cov = load_posterior(calibration_dir)
+    params, cov = check_uncertainty(scenario, calibration_dir, reps_per_draw)
     get_engine(engine, scenario)  # refuse an unknown engine up front
+    plan_chunks(scenario, reps)  # refuse a run too big for memory up front
     started = _now()
     parts = []
     for g, first in enumerate(range(0, reps, reps_per_draw)):
@@ -105,12 +213,15 @@ def run_with_parameter_uncertainty(
                                                              stream(seed, g, "parameters")))
         timeline = Timeline.for_scenario(drawn)
         regimes = Regimes.for_scenario(drawn, timeline)
-        parts.append(run_chunk(drawn, timeline, regimes, seed, engine, group))
-        if progress:
-            progress(len(group))
+        for chunk in plan_chunks(drawn, len(group)):
+            reps_in = range(first + chunk.start, first + chunk.stop)
+            parts.append(run_chunk(drawn, timeline, regimes, seed, engine, reps_in))
+            if progress:
+                progress(len(reps_in))
     timeline = Timeline.for_scenario(scenario)
     return RunResult(scenario, timeline, engine, reps, seed, Measured.concat(parts),
                      started, _now())
 
 
-__all__ = ["draw_parameters", "load_posterior", "perturbed", "run_with_parameter_uncertainty"]
+__all__ = ["check_uncertainty", "draw_parameters", "load_posterior", "perturbed",
+           "run_with_parameter_uncertainty"]
