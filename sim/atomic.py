@@ -164,10 +164,13 @@ def remove_if_empty(folders: list[Path]) -> None:
 def folder_lock(folder: Path, wait: float = LOCK_WAIT_S) -> Iterator[None]:
     """Hold an exclusive lock on `folder` itself (no file is made in it), so that swaps of
     results into one folder by several ccsim processes never interleave."""
-    if fcntl is None:
+    try:
+        fd = os.open(folder, os.O_RDONLY) if fcntl is not None else None
+    except OSError:  # a folder we may write but not list: go on unlocked
+        fd = None
+    if fd is None:
         yield
         return
-    fd = os.open(folder, os.O_RDONLY)
     try:
         deadline = time.monotonic() + wait
         while True:

@@ -179,11 +179,26 @@ def _in_processes(job: Callable[[range], Measured], chunks: list[range], workers
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context,
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(job, chunk): i for i, chunk in enumerate(chunks)}
-        for future in as_completed(futures):
-            parts[futures[future]] = future.result()
-            if progress:
-                progress(len(chunks[futures[future]]))
+        try:
+            for future in as_completed(futures):
+                parts[futures[future]] = future.result()
+                if progress:
+                    progress(len(chunks[futures[future]]))
+        except BaseException:
+            stop_pool(pool)
+            raise
     return [parts[i] for i in range(len(chunks))]
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """On Ctrl-C or an error: drop the chunks still queued rather than wait for every one of
+    them (minutes on a large run), and end the workers."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.terminate()
+    for process in workers:
+        process.join(timeout=5)
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -228,4 +243,4 @@ def _now() -> str:
 
 
 __all__ = ["RunResult", "check_run_size", "die_with_parent", "plan_chunks", "run_chunk",
-           "run_scenario"]
+           "run_scenario", "stop_pool"]

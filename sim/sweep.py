@@ -45,7 +45,7 @@ from sim.atomic import (
 )
 from sim.errors import InputError
 from sim.reading import read_bytes
-from sim.run import die_with_parent, run_scenario
+from sim.run import die_with_parent, run_scenario, stop_pool
 from sim.scenario import Scenario
 from sim.summarise import summary_table
 from sim.sweep_design import Sweep
@@ -345,8 +345,12 @@ def _local_pool(tasks, args, workers, scheduler) -> Iterator[tuple[Task, pd.Data
     with cf.ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent,
                                 initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(run_point, t.scenario, *args): t for t in tasks}
-        for future in cf.as_completed(futures):
-            yield futures[future], future.result()
+        try:
+            for future in cf.as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:  # Ctrl-C, a failed write: stop now, not after every point
+            stop_pool(pool)
+            raise
 
 
 def _dask(tasks, args, workers, scheduler) -> Iterator[tuple[Task, pd.DataFrame]]:

@@ -117,6 +117,18 @@ def test_an_earlier_run_is_replaced_whole_but_not_with_a_users_file_in_it(
     assert (out / "plots" / "my-chart.png").read_bytes() == b"mine"
 
 
+def test_out_results_never_wipes_the_earlier_runs(scenario: Path, tmp_path: Path,
+                                                   monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for seed in ("1", "2"):
+        assert main(["run", str(scenario), "--reps", "1", "--seed", seed, "--quiet"]) == 0
+    before = snapshot(tmp_path / "results")
+    assert len(list((tmp_path / "results").iterdir())) == 2
+    assert main(["run", str(scenario), "--reps", "1", "--out", "results",
+                 "--quiet"]) == EXIT_INPUT
+    assert snapshot(tmp_path / "results") == before
+
+
 def test_another_commands_result_is_not_replaced(scenario: Path, tmp_path: Path,
                                                  capsys) -> None:
     out = tmp_path / "r"
@@ -359,6 +371,35 @@ def test_killing_a_run_leaves_no_worker_processes(scenario: Path, tmp_path: Path
     for survivor in alive:  # do not leave them running if the test fails
         survivor.kill()
     assert alive == [], f"workers outlived their parent: {alive}"
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs process groups")
+def test_ctrl_c_stops_a_run_and_its_workers_at_once(scenario: Path, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it): exit 130 within
+    seconds, not after every queued chunk has run; workers gone, no result written."""
+    psutil = pytest.importorskip("psutil")
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", str(scenario), "--reps",
+                             "2000", "--chunk-size", "1", "--engine", "des", "--workers", "2",
+                             "--out", str(tmp_path / "o"), "--quiet"], cwd=ROOT,
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 30
+    while len(workers := parent.children(recursive=True)) < 2:
+        assert time.monotonic() < deadline and proc.poll() is None, "no workers started"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        assert proc.wait(timeout=10) == 130
+    finally:
+        _, alive = psutil.wait_procs([parent, *workers], timeout=5)
+        for survivor in alive:
+            survivor.kill()
+    assert alive == []
+    assert "interrupted; earlier results are untouched" in proc.stderr.read()
     assert not (tmp_path / "o").exists()
 
 

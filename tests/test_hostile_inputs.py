@@ -401,7 +401,7 @@ def test_an_unmet_target_exits_with_its_documented_code(capsys) -> None:
         main(["target", "--help"])
     assert "4 no value up to the maximum does" in " ".join(capsys.readouterr().out.split())
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
-    assert "4 `ccsim target` found no value" in readme
+    assert "| 4 | `ccsim target` found no value" in readme
 
 
 # --------------------------------------------------------------------------- parameter draws
