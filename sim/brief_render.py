@@ -341,7 +341,7 @@ def stress_des(brief: BriefResult) -> Table:
          " proceedings. Resources: IOPC, DPS and PSU investigator slots; misconduct panels."
          " Queues: FCFS per pool and for panels. Entry: arrival; exit: finalisation."],
         ["3.1 Data sources", "Published figures with ids (assumptions table; the register"
-         " shared/domain/figures.csv): MOPAC oversight paper (June 2021), London Assembly"
+         " data/figures.csv): MOPAC oversight paper (June 2021), London Assembly"
          " report (Nov 2022), IOPC and Home Office statistics."],
         ["3.2 Pre-processing", "Working days converted to calendar days (about 1.45 calendar"
          " days a working day); annual counts to monthly rates."],

@@ -1,6 +1,6 @@
 """Parameters that follow directly from the published figures, with the arithmetic shown.
 
-Every value here is computed from numbers in `shared/domain/figures.csv` (named by id) and,
+Every value here is computed from numbers in `data/figures.csv` (named by id) and,
 where a figure leaves a split open, from an ASSUMPTION named beside it. `derived()` returns
 one `Derived` per scenario field: the value, the arithmetic as text, and its sources; the
 calibration writes them into `calibration/fitted.yaml` and the report lists them.

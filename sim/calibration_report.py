@@ -36,7 +36,7 @@ from sim.report import fmt, html_table, image, page
 
 OVERLAY_HEADER = """\
 # Calibrated values for the baseline, written by `ccsim calibrate` (do not edit by hand).
-# Derived: computed from published figures (shared/domain/figures.csv ids), arithmetic shown.
+# Derived: computed from published figures (data/figures.csv ids), arithmetic shown.
 # FITTED: simulation-based least squares against calibration/targets.csv; see
 # calibration/report.html for the fit and calibration/parameters.csv for the 90% ranges.
 # scenarios/baseline.yaml holds the same values (tests/test_calibration.py checks it).

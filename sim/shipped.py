@@ -1,4 +1,4 @@
-"""Where the shipped files are: scenarios/, sweeps/, briefs/ and calibration/.
+"""Where the shipped files are: scenarios/, sweeps/, briefs/, calibration/ and data/.
 
 They live at the top of the source checkout (the README cites `scenarios/baseline.yaml`), and
 a wheel carries the same folders as package data in `sim/_shipped/` (pyproject.toml maps each
@@ -14,7 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 
 #: the folders a wheel carries, at the same relative places as in the checkout
-SHIPPED_FOLDERS = ("scenarios", "sweeps", "briefs", "calibration")
+SHIPPED_FOLDERS = ("scenarios", "sweeps", "briefs", "calibration", "data")
 #: the package-data folder inside an installed `sim` package
 INSTALLED_DIR = "_shipped"
 
