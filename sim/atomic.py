@@ -26,7 +26,9 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from sim import __version__
 from sim.errors import InputError
+from sim.reading import read_text
 
 try:
     import fcntl
@@ -195,8 +197,6 @@ def folder_lock(folder: Path, wait: float = LOCK_WAIT_S) -> Iterator[None]:
 def write_marker(folder: Path, command: str, files: list[str] | None = None) -> None:
     """Record that ccsim's `command` wrote `folder`, and which entries are its own
     (default: everything in it now)."""
-    from sim import __version__
-
     if files is None:
         files = [rel for rel, _ in _entries(folder) if rel != MARKER]
     record = {"ccsim": __version__, "command": command, "files": sorted(set(files))}
@@ -205,8 +205,6 @@ def write_marker(folder: Path, command: str, files: list[str] | None = None) -> 
 
 def read_marker(folder: Path) -> dict | None:
     """The marker of a ccsim result, or None if there is none or it is not one of ours."""
-    from sim.reading import read_text
-
     path = folder / MARKER
     if not path.exists():
         return None

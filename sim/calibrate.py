@@ -46,7 +46,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from sim.calibration_derived import derived
-from sim.calibration_targets import Target
+from sim.calibration_targets import VARIANT, Target
 from sim.engines import DEFAULT_ENGINE
 from sim.errors import InputError
 from sim.paths import get_path, set_path
@@ -63,9 +63,6 @@ MAX_NFEV = 60
 DIFF_STEP = 0.04  # relative finite-difference step: large enough to see past CRN's steps
 Z90 = 1.6448536269514722
 
-#: the calibration variant: report 2019/20 to 2021/22; demand replays the published volumes
-VARIANT = {"name": "calibration", "start": "2019-04-01", "horizon_years": 3,
-           "warmup_years": 3, "demand": {"elasticity": 0.0, "inexperience_extra": 0.0}}
 #: prefix of a fitted field's value under the regulations before 1 February 2020 (T03-26)
 PRE2020 = "pre2020:"
 

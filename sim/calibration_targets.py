@@ -144,11 +144,15 @@ def decode_csv(data: bytes, path: Path) -> str:
     return text
 
 
-def calibration_periods() -> tuple[list[str], list[str]]:
-    """The fiscal years and months the calibration run reports (`sim.calibrate.VARIANT`):
-    a target outside them is refused before any simulation."""
-    from sim.calibrate import VARIANT
+#: the calibration variant: report 2019/20 to 2021/22; demand replays the published volumes.
+#: Defined here, beside the targets it bounds; `sim.calibrate` runs it.
+VARIANT = {"name": "calibration", "start": "2019-04-01", "horizon_years": 3,
+           "warmup_years": 3, "demand": {"elasticity": 0.0, "inexperience_extra": 0.0}}
 
+
+def calibration_periods() -> tuple[list[str], list[str]]:
+    """The fiscal years and months the calibration run reports (`VARIANT`): a target
+    outside them is refused before any simulation."""
     start = dt.date.fromisoformat(VARIANT["start"])
     end = start.replace(year=start.year + int(VARIANT["horizon_years"]))
     timeline = Timeline(start, end, start)
