@@ -19,14 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.cases import draw_replication
-from sim.engines import get_engine
-from sim.levers import Regimes
-from sim.metrics import measure
-from sim.records import TIME_FIELDS
-from sim.run import plan_chunks, run_scenario
-from sim.scenario import load_scenario
-from sim.timeline import Timeline
+from sim.engine.cases import draw_replication
+from sim.engine.engines import get_engine
+from sim.engine.metrics import measure
+from sim.engine.records import TIME_FIELDS
+from sim.engine.run import plan_chunks, run_scenario
+from sim.model.levers import Regimes
+from sim.model.scenario import load_scenario
+from sim.model.timeline import Timeline
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 

@@ -1,8 +1,5 @@
 """ccsim: investigative capacity in the London police complaints and conduct system."""
 
-from importlib.metadata import PackageNotFoundError, version
+from sim.version import __version__
 
-try:
-    __version__ = version("ccsim")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+__all__ = ["__version__"]

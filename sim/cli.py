@@ -19,11 +19,11 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from sim import __version__
-from sim.atomic import WriteError
-from sim.engines import DEFAULT_ENGINE, ENGINES
+from sim.engine.engines import DEFAULT_ENGINE, ENGINES
 from sim.errors import InputError
-from sim.shipped import shipped_path
+from sim.files.shipped import shipped_path
+from sim.files.writing import WriteError
+from sim.version import __version__
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_IO, EXIT_TARGET_NOT_MET = 0, 1, 2, 3, 4
 MAX_WORKERS_PER_CORE = 4  # more processes than this only add memory: each holds a chunk
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_target_parser(sub) -> None:
     target = sub.add_parser("target", help="goal-seek: the smallest lever value meeting a"
-                            " target with a stated probability (see sim/target.py)",
+                            " target with a stated probability (see sim/studies/goal_seek.py)",
                             epilog=f"exit codes: {EXIT_OK} a value meets the target,"
                             f" {EXIT_TARGET_NOT_MET} no value up to the maximum does (the"
                             f" points are still printed, and written with --out),"
@@ -159,9 +159,9 @@ def _add_brief_parser(sub) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.output import check_out, default_out, write_run
-    from sim.run import check_run_size, plan_chunks, run_scenario
-    from sim.scenario import load_scenario
+    from sim.engine.run import check_run_size, plan_chunks, run_scenario
+    from sim.model.scenario import load_scenario
+    from sim.outputs.run_folder import check_out, default_out, write_run
 
     path = args.scenario or baseline_path()
     scenario = load_scenario(path)
@@ -173,14 +173,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     with _naming(path):
         plan_chunks(scenario, args.reps, args.chunk_size)  # refuses oversized runs up front
     if args.parameter_uncertainty is not None:  # its files and settings, before any run
-        from sim.uncertainty import check_uncertainty
+        from sim.studies.parameter_uncertainty import check_uncertainty
 
         check_uncertainty(scenario, args.parameter_uncertainty, args.reps_per_draw)
     out = args.out or default_out(scenario.name)
     check_out(out, "run")
     with _progress(args.reps, args.quiet, f"{scenario.name} [{args.engine}]") as advance:
         if args.parameter_uncertainty is not None:
-            from sim.uncertainty import run_with_parameter_uncertainty
+            from sim.studies.parameter_uncertainty import run_with_parameter_uncertainty
 
             result = run_with_parameter_uncertainty(
                 scenario, args.reps, args.seed, args.engine, args.parameter_uncertainty,
@@ -197,10 +197,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.compare import check_comparable, compare
-    from sim.output import check_out, default_out, write_comparison
-    from sim.run import check_run_size, plan_chunks
-    from sim.scenario import load_scenario
+    from sim.engine.run import check_run_size, plan_chunks
+    from sim.model.scenario import load_scenario
+    from sim.outputs.run_folder import check_out, default_out, write_comparison
+    from sim.studies.compare import check_comparable, compare
 
     scenarios = [load_scenario(p) for p in [args.base, *args.alternatives]]
     for path, s in zip(args.alternatives, scenarios[1:], strict=True):
@@ -223,7 +223,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _print_comparison(table) -> None:
-    from sim.metrics import HEADLINE
+    from sim.engine.metrics import HEADLINE
 
     rows = table[(table.period == "all") & table.metric.isin(HEADLINE)]
     print(f"\n{'option':24s} {'metric':30s} {'base':>10s} {'option':>10s} "
@@ -237,9 +237,9 @@ def _print_comparison(table) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.atomic import check_out
-    from sim.sweep import check_executor, sweep_into
-    from sim.sweep_design import load_sweep
+    from sim.files.writing import check_out
+    from sim.studies.sweep.design import load_sweep
+    from sim.studies.sweep.runner import check_executor, sweep_into
 
     sweep = load_sweep(args.sweep_file)
     if args.workers is not None:
@@ -260,7 +260,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     import re
     import time
 
-    from sim import calibrate as cal
+    from sim.studies.calibration import fit as cal
 
     if args.until is not None and not re.fullmatch(r"\d{4}/\d{2}", args.until):
         raise InputError("not a fiscal year", field="--until", value=args.until,
@@ -273,10 +273,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     out = args.out or (cal.DEFAULT_OUT if args.until is None else
                        cal.DEFAULT_OUT / f"holdout-{args.until.replace('/', '-')}")
     check_seed = args.seed if args.seed is not None else cal.SEED
-    from sim.run import check_run_size
+    from sim.engine.run import check_run_size
 
     check_run_size(args.reps or cal.FIT_REPS, check_seed)
-    from sim.engines import get_engine
+    from sim.engine.engines import get_engine
 
     get_engine(args.engine)
     started = time.perf_counter()
@@ -285,7 +285,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         args.report_reps or cal.REPORT_REPS, check_seed, args.engine,
         args.max_evals or cal.MAX_NFEV,
         progress=None if args.quiet else (lambda s: print(s, file=sys.stderr)))
-    from sim.calibration_report import target_table
+    from sim.outputs.calibration_report import target_table
 
     table = target_table(fit)
     print(f"{int(table['pass'].sum())} of {len(table)} targets within tolerance;"
@@ -298,7 +298,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.scenario import load_scenario
+    from sim.model.scenario import load_scenario
 
     failed = 0
     for path in args.scenarios:
@@ -315,13 +315,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_target(args: argparse.Namespace) -> int:
     import json
 
-    from sim.scenario import load_scenario
-    from sim.target import Lever, Target, goal_seek, parse_at_most
+    from sim.model.scenario import load_scenario
+    from sim.studies.goal_seek import Lever, Target, goal_seek, parse_at_most
 
     scenario = load_scenario(args.scenario)
     target = Target(args.metric, args.year, parse_at_most(args.at_most), args.confidence)
     if args.out:
-        from sim.atomic import check_out
+        from sim.files.writing import check_out
 
         check_out(args.out, "target")
     engine = args.engine
@@ -347,7 +347,7 @@ def cmd_target(args: argparse.Namespace) -> int:
     if args.out:
         import pandas as pd
 
-        from sim.output import write_folder
+        from sim.outputs.run_folder import write_folder
 
         def fill(staging: Path) -> None:
             (staging / "target.json").write_text(
@@ -360,15 +360,15 @@ def cmd_target(args: argparse.Namespace) -> int:
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
-    from sim.brief import (
+    from sim.outputs.brief_report import headline_text, write_brief
+    from sim.outputs.run_folder import check_out, default_out
+    from sim.studies.brief import (
         BriefInputs,
         default_brief_path,
         load_brief_config,
         make_brief,
         with_overrides,
     )
-    from sim.brief_render import headline_text, write_brief
-    from sim.output import check_out, default_out
 
     path = args.config or default_brief_path()
     config = with_overrides(load_brief_config(path), year=args.year,
@@ -440,8 +440,8 @@ class _progress:
 
 
 def _print_headline(result) -> None:
-    from sim.metrics import HEADLINE
-    from sim.summarise import summary_table
+    from sim.engine.metrics import HEADLINE
+    from sim.engine.summaries import summary_table
 
     table = summary_table(result.measured).set_index("metric")
     rows = [m for m in HEADLINE if m in table.index]

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, stats
 
-from sim.cases import PSU, draw_replication
-from sim.engines import get_engine
-from sim.records import Records
-from sim.scenario import Scenario, scenario_from_dict
-from sim.timeline import DAYS_PER_YEAR, Timeline
+from sim.engine.cases import PSU, draw_replication
+from sim.engine.engines import get_engine
+from sim.engine.records import Records
+from sim.model.scenario import Scenario, scenario_from_dict
+from sim.model.timeline import DAYS_PER_YEAR, Timeline
 from tests.conftest import small_dict
 
 LONG_AGO = "1970-01-01"  # steps dated before any warm-up: constant rates and staff throughout

@@ -1,10 +1,10 @@
 """Atomic outputs: a run killed at any moment leaves the earlier result at its `--out` whole,
 and the next run to the same place succeeds without being confused by what was left.
 
-`sim/output.py` builds a run in a hidden `.NAME.partial-*` folder beside the target and swaps
-it in with two renames; a later run clears partial folders. The tests kill a real `ccsim run`
-process with SIGKILL (no clean-up handlers run) while it simulates, and once more when its
-staging folder is complete but not yet swapped in.
+`sim/outputs/run_folder.py` builds a run in a hidden `.NAME.partial-*` folder beside the target
+and swaps it in with two renames; a later run clears partial folders. The tests kill a real
+`ccsim run` process with SIGKILL (no clean-up handlers run) while it simulates, and once more
+when its staging folder is complete but not yet swapped in.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.output import _remove_leftovers
+from sim.outputs.run_folder import _remove_leftovers
 from tests.conftest import ROOT, small_dict
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
@@ -29,12 +29,12 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SI
 # Runs `ccsim` with a hook that says (on stdout) when it reaches a stage, then waits there.
 DRIVER = r"""
 import sys, time
-import sim.output
+import sim.outputs.run_folder
 if sys.argv[1] == "staged":
     def hold(staging, out_dir):
         print("STAGED", flush=True)
         time.sleep(600)
-    sim.output._swap_into_place = hold
+    sim.outputs.run_folder._swap_into_place = hold
 from sim.cli import main
 sys.exit(main(sys.argv[2:]))
 """

@@ -290,9 +290,9 @@ def test_a_run_needing_more_memory_than_the_machine_is_refused(
         tmp_path: Path, capsys, monkeypatch) -> None:
     """The estimate is made before simulating; the machine is made small so the test does
     not depend on the memory of the machine it runs on."""
-    import sim.run
+    import sim.engine.run
 
-    monkeypatch.setattr(sim.run, "physical_memory_bytes", lambda: 1.0 * 2**30)
+    monkeypatch.setattr(sim.engine.run, "physical_memory_bytes", lambda: 1.0 * 2**30)
     code = main(["run", str(HERE / "short_horizon.yaml"), "--reps", "100000", "--quiet",
                  "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
@@ -346,7 +346,7 @@ def test_every_yaml_read_in_the_package_is_safe() -> None:
 
     import yaml
 
-    from sim.scenario import _UniqueKeyLoader
+    from sim.model.scenario import _UniqueKeyLoader
 
     assert issubclass(_UniqueKeyLoader, yaml.SafeLoader)
     for source in (ROOT / "sim").rglob("*.py"):
@@ -376,8 +376,8 @@ def test_paths_resolve_relative_to_the_file_not_the_working_directory(
     sweeps/s.yaml -> ../options/child.yaml -> ../base/parent.yaml -> grand.yaml."""
     import yaml
 
-    from sim.scenario import load_scenario
-    from sim.sweep_design import load_sweep
+    from sim.model.scenario import load_scenario
+    from sim.studies.sweep.design import load_sweep
     from tests.conftest import small_dict
 
     for folder in ("base", "options", "sweeps", "elsewhere"):

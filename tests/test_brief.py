@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.brief import (
+from sim.cli import main
+from sim.errors import InputError
+from sim.model.capacity import slot_schedule
+from sim.model.scenario import load_scenario, scenario_from_dict
+from sim.model.timeline import Timeline
+from sim.outputs.brief_report import write_brief
+from sim.studies.brief import (
     BriefConfig,
     BriefInputs,
     default_brief_path,
@@ -19,12 +25,6 @@ from sim.brief import (
     make_brief,
     staff_by_year,
 )
-from sim.brief_render import write_brief
-from sim.capacity import slot_schedule
-from sim.cli import main
-from sim.errors import InputError
-from sim.scenario import load_scenario, scenario_from_dict
-from sim.timeline import Timeline
 from tests.conftest import ROOT
 
 SHORT = {"horizon_years": 2, "warmup_years": 1.0}  # reports 2021/22 and 2022/23

@@ -13,15 +13,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import calibrate as cal
-from sim.calibration_targets import (
+from sim.cli import main
+from sim.model.scenario import scenario_from_dict
+from sim.studies.calibration import fit as cal
+from sim.studies.calibration.targets import (
     Target,
     figure_ids,
     load_targets,
     target_figure_ids,
 )
-from sim.cli import main
-from sim.scenario import scenario_from_dict
 from tests.conftest import BASELINE, baseline_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,8 +175,8 @@ def test_shipped_fit_is_within_tolerance_but_for_documented_misses() -> None:
 
 
 def test_parameter_uncertainty_is_reproducible_and_spreads(tmp_path: Path) -> None:
-    from sim.run import run_scenario
-    from sim.uncertainty import run_with_parameter_uncertainty
+    from sim.engine.run import run_scenario
+    from sim.studies.parameter_uncertainty import run_with_parameter_uncertainty
 
     d = copy.deepcopy(baseline_dict())
     d.update(horizon_years=1, warmup_years=1)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.metrics import GLOSSARY
+from sim.engine.metrics import GLOSSARY
 from tests.conftest import BASELINE, ROOT, small_dict
 
 RUN_FILES = ["manifest.json", "summary.csv", "yearly.csv", "timeseries.parquet", "report.html"]

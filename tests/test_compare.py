@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.compare import compare
+from sim.engine.run import run_scenario
 from sim.errors import InputError
-from sim.run import run_scenario
-from sim.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.model.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.studies.compare import compare
 from tests.conftest import ROOT, small_dict
 
 SCENARIOS = ROOT / "scenarios"

@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.atomic import MARKER, check_out, default_out, safe_name, write_text_atomic
 from sim.cli import EXIT_INPUT, EXIT_IO, main
 from sim.errors import InputError
+from sim.files.writing import MARKER, check_out, default_out, safe_name, write_text_atomic
 from tests.conftest import ROOT, small_dict
 
 SHIPPED_CALIBRATION = ROOT / "calibration"
@@ -82,9 +82,11 @@ def command_args(command: str, scenario: Path, sweep_file: Path, out: Path) -> l
     }[command] + ["--out", str(out), "--quiet"]
 
 
-WORK = {"run": ["sim.run.run_scenario"], "compare": ["sim.compare.compare"],
-        "sweep": ["sim.sweep.run_sweep"], "brief": ["sim.brief.make_brief"],
-        "target": ["sim.target.goal_seek"], "calibrate": ["sim.calibrate.fit"]}
+WORK = {"run": ["sim.engine.run.run_scenario"], "compare": ["sim.studies.compare.compare"],
+        "sweep": ["sim.studies.sweep.runner.run_sweep"],
+        "brief": ["sim.studies.brief.make_brief"],
+        "target": ["sim.studies.goal_seek.goal_seek"],
+        "calibrate": ["sim.studies.calibration.fit.fit"]}
 
 
 # -- a user's files in --out -----------------------------------------------------------------
@@ -180,7 +182,7 @@ def test_the_working_folder_and_impossible_names_are_refused(value: str, scenari
     work = tmp_path / "work"
     before = user_folder(work)
     monkeypatch.chdir(work)
-    no_work(monkeypatch, "sim.run.run_scenario")
+    no_work(monkeypatch, "sim.engine.run.run_scenario")
     out = str(work) if value == "CWD" else value
     assert main(["run", str(scenario), "--reps", "1", "--out", out, "--quiet"]) == EXIT_INPUT
     err = capsys.readouterr().err
@@ -190,7 +192,7 @@ def test_the_working_folder_and_impossible_names_are_refused(value: str, scenari
 
 def test_a_file_or_a_link_as_out_is_refused(scenario: Path, tmp_path: Path,
                                             monkeypatch) -> None:
-    no_work(monkeypatch, "sim.run.run_scenario")
+    no_work(monkeypatch, "sim.engine.run.run_scenario")
     target = tmp_path / "real"
     user_folder(target)
     (tmp_path / "link").symlink_to(target)
@@ -232,8 +234,8 @@ def test_a_scenario_named_like_a_path_runs_into_results(tmp_path: Path,
 # Runs `ccsim` with the clock of default names frozen: every run gets the same default name.
 SAME_SECOND = r"""
 import sys
-import sim.atomic
-sim.atomic._stamp = lambda: "20250101-000000"
+import sim.files.writing
+sim.files.writing._stamp = lambda: "20250101-000000"
 from sim.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -260,7 +262,7 @@ def test_runs_started_at_once_into_one_results_folder_all_succeed(scenario: Path
 
 def test_a_second_sweep_on_the_same_folder_is_refused(sweep_file: Path, tmp_path: Path,
                                                       capsys) -> None:
-    from sim.sweep import sweep_folder
+    from sim.studies.sweep.runner import sweep_folder
 
     out = tmp_path / "sw"
     with sweep_folder(out):  # another sweep holds the folder
@@ -428,8 +430,8 @@ def test_files_are_written_with_the_users_umask(scenario: Path, sweep_file: Path
 def test_an_unreachable_or_malformed_scheduler_is_refused_quickly(
         address: str, sweep_file: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     pytest.importorskip("dask.distributed")
-    monkeypatch.setattr("sim.sweep.SCHEDULER_TIMEOUT_S", 1)
-    no_work(monkeypatch, "sim.sweep.run_point")
+    monkeypatch.setattr("sim.studies.sweep.runner.SCHEDULER_TIMEOUT_S", 1)
+    no_work(monkeypatch, "sim.studies.sweep.runner.run_point")
     out = tmp_path / "sw"
     started = time.monotonic()
     assert main(["sweep", str(sweep_file), "--out", str(out), "--executor", "dask",

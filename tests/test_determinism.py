@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.sweep import run_sweep
-from sim.sweep_design import load_sweep
+from sim.studies.sweep.design import load_sweep
+from sim.studies.sweep.runner import run_sweep
 from tests.conftest import small_dict
 
 ENGINES = ("des", "mc")

@@ -20,13 +20,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.cases import draw_replication
-from sim.engines import get_engine
-from sim.levers import Regimes
-from sim.records import TIME_FIELDS
-from sim.run import run_scenario
-from sim.scenario import scenario_from_dict
-from sim.timeline import Timeline
+from sim.engine.cases import draw_replication
+from sim.engine.engines import get_engine
+from sim.engine.records import TIME_FIELDS
+from sim.engine.run import run_scenario
+from sim.model.levers import Regimes
+from sim.model.scenario import scenario_from_dict
+from sim.model.timeline import Timeline
 from tests.conftest import small_dict
 
 FAMILY_ERROR = 0.01  # Holm-corrected family-wise error rate of the agreement tests
@@ -188,7 +188,7 @@ def test_agrees_with_ciw() -> None:
 def test_no_wait_shortcut_equals_the_recursion() -> None:
     """Replications where nobody waits skip the recursion; the start times are the same.
     Half the replications here are near saturation (some cases wait), half have slack."""
-    from sim.engines.mc import _recursion, queue_starts
+    from sim.engine.engines.mc import _recursion, queue_starts
 
     rng = np.random.default_rng(5)
     n_reps, per_rep, horizon = 40, 300, 2000.0

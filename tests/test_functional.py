@@ -12,10 +12,10 @@ import itertools
 import numpy as np
 import pytest
 
-from sim.cases import draw_replication
-from sim.run import run_scenario
-from sim.scenario import Scenario, scenario_from_dict
-from sim.timeline import Timeline
+from sim.engine.cases import draw_replication
+from sim.engine.run import run_scenario
+from sim.model.scenario import Scenario, scenario_from_dict
+from sim.model.timeline import Timeline
 from tests.conftest import small_dict
 
 
@@ -92,7 +92,7 @@ def test_one_replication_can_be_rerun_alone() -> None:
 
 def test_conservation_per_pool() -> None:
     """Every case that entered a pool is either finished or still open at the end."""
-    from sim.engines.des import DesEngine
+    from sim.engine.engines.des import DesEngine
 
     s = stressed()
     tl = Timeline.for_scenario(s)
@@ -107,7 +107,7 @@ def test_conservation_per_pool() -> None:
 
 @pytest.mark.parametrize("field", ["cps", "proceedings"])
 def test_stages_never_run_backwards(field: str) -> None:
-    from sim.engines.des import DesEngine
+    from sim.engine.engines.des import DesEngine
 
     d = copy.deepcopy(small_dict())
     d["cps"]["referral_share"] = {"iopc": 0.6, "dps": 0.5, "psu": 0.3}

@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main
+from sim.engine.run import plan_chunks
 from sim.errors import InputError
-from sim.run import plan_chunks
-from sim.scenario import Scenario, load_scenario, scenario_from_dict
-from sim.sweep_design import load_sweep
-from sim.timeline import Timeline
+from sim.model.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.model.timeline import Timeline
+from sim.studies.sweep.design import load_sweep
 from tests.conftest import BASELINE, baseline_dict
 
 FAST = settings(max_examples=60, deadline=None, derandomize=True, database=None,

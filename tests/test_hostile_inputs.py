@@ -19,19 +19,19 @@ import pandas as pd
 import pytest
 import yaml
 
-import sim.run
-import sim.sweep
-import sim.uncertainty
-from sim.calibration_targets import (
+import sim.engine.run
+import sim.studies.parameter_uncertainty
+import sim.studies.sweep.runner
+from sim.cli import EXIT_TARGET_NOT_MET, main
+from sim.engine.run import run_scenario
+from sim.model.scenario import scenario_from_dict
+from sim.studies.calibration.targets import (
     MONTHLY_METRICS,
     YEARLY_METRICS,
     load_targets,
 )
-from sim.cli import EXIT_TARGET_NOT_MET, main
-from sim.run import run_scenario
-from sim.scenario import scenario_from_dict
-from sim.sweep_analysis import sensitivity, wide_summary
-from sim.sweep_design import load_sweep
+from sim.studies.sweep.analysis import sensitivity, wide_summary
+from sim.studies.sweep.design import load_sweep
 from tests.conftest import ROOT, small_dict
 
 SHORT = ROOT / "tests" / "bad_inputs" / "short_horizon.yaml"
@@ -127,13 +127,13 @@ def test_absurd_workers_are_refused_and_idle_ones_not_started(tmp_path, capsys,
     refused(capsys, ("field '--workers'", "got: 1000", "4 per core", "a whole number from 1"),
             "sweep", path, "--out", tmp_path / "out", "--workers", "1000", "--quiet")
     asked = []
-    real = sim.sweep.sweep_into
+    real = sim.studies.sweep.runner.sweep_into
 
     def spy(sweep, out, executor, workers, *args, **kwargs):
         asked.append(workers)
         return real(sweep, out, executor, workers, *args, **kwargs)
 
-    monkeypatch.setattr(sim.sweep, "sweep_into", spy)
+    monkeypatch.setattr(sim.studies.sweep.runner, "sweep_into", spy)
     code, err = cli(capsys, "sweep", path, "--out", tmp_path / "out", "--workers", "2",
                     "--executor", "serial", "--quiet")
     assert code == 0, err
@@ -233,7 +233,7 @@ def test_sensitivity_intervals_are_the_same_every_time_with_design_seed_0(tmp_pa
         "pools.iopc.cases_per_staff": {"low": 1.0, "high": 3.0}, **SHARE}})
     sweep = load_sweep(path)
     assert sweep.spec.design.design_seed == 0
-    table = sim.sweep.run_sweep(sweep, tmp_path / "out", "serial")
+    table = sim.studies.sweep.runner.run_sweep(sweep, tmp_path / "out", "serial")
     wide = wide_summary(sweep, table)
     first = sensitivity(sweep, wide, ["iopc.open.end"])
     np.random.seed(12345)  # the global state SALib reads when it takes a seed as none
@@ -322,7 +322,7 @@ def test_a_pound_sign_in_windows_1252_is_read(tmp_path) -> None:
         "header-only", "empty", "unknown-column", "missing-column"])
 def test_a_bad_targets_csv_is_refused_before_any_simulation(tmp_path, capsys, monkeypatch,
                                                             text, words) -> None:
-    monkeypatch.setattr(sim.run, "run_chunk", _no_simulation)
+    monkeypatch.setattr(sim.engine.run, "run_chunk", _no_simulation)
     path = tmp_path / "targets.csv"
     path.write_text(text, encoding="utf-8")
     refused(capsys, ("targets.csv", *words), "calibrate", "--targets", path, "--out",
@@ -387,7 +387,7 @@ TARGET = ["target", str(SHORT), "--lever", "pools.iopc.staff", "--metric",
 ], ids=lambda v: "_".join(v) if isinstance(v, tuple) and v[0].startswith("--") else None)
 def test_target_settings_that_cannot_be_searched_are_refused(capsys, monkeypatch, extra,
                                                               words) -> None:
-    monkeypatch.setattr(sim.run, "run_chunk", _no_simulation)
+    monkeypatch.setattr(sim.engine.run, "run_chunk", _no_simulation)
     refused(capsys, words, *TARGET, *extra)
 
 
@@ -449,7 +449,7 @@ def _edit(path: Path, old: str, new: str, line: int) -> None:
         "covariance-empty", "covariance-mismatch", "covariance-missing"])
 def test_a_bad_calibration_for_parameter_draws_is_refused(tmp_path, capsys, monkeypatch,
                                                           spoil, words) -> None:
-    monkeypatch.setattr(sim.run, "run_chunk", _no_simulation)
+    monkeypatch.setattr(sim.engine.run, "run_chunk", _no_simulation)
     folder = calibration_copy(tmp_path)
     spoil(folder)
     refused(capsys, words, "run", SHORT, "--reps", "2", "--quiet", "--out", tmp_path / "run",
@@ -471,19 +471,19 @@ def test_parameter_draws_run_in_planned_chunks_with_the_same_results(monkeypatch
     run is), so 2,000 replications per draw no longer means one 2,000-replication array;
     the results do not depend on it."""
     s = scenario_from_dict(small_dict(1, 0.5))
-    whole = sim.uncertainty.run_with_parameter_uncertainty(s, 6, 3, "mc", CALIBRATION,
-                                                           reps_per_draw=6)
+    whole = sim.studies.parameter_uncertainty.run_with_parameter_uncertainty(
+        s, 6, 3, "mc", CALIBRATION, reps_per_draw=6)
     sizes = []
-    real = sim.uncertainty.run_chunk
+    real = sim.studies.parameter_uncertainty.run_chunk
 
     def counted(scenario, timeline, regimes, seed, engine, chunk):
         sizes.append(len(chunk))
         return real(scenario, timeline, regimes, seed, engine, chunk)
 
-    monkeypatch.setattr(sim.uncertainty, "run_chunk", counted)
-    monkeypatch.setattr(sim.run, "MAX_CHUNK", 2)
-    split = sim.uncertainty.run_with_parameter_uncertainty(s, 6, 3, "mc", CALIBRATION,
-                                                           reps_per_draw=6)
+    monkeypatch.setattr(sim.studies.parameter_uncertainty, "run_chunk", counted)
+    monkeypatch.setattr(sim.engine.run, "MAX_CHUNK", 2)
+    split = sim.studies.parameter_uncertainty.run_with_parameter_uncertainty(
+        s, 6, 3, "mc", CALIBRATION, reps_per_draw=6)
     assert sizes == [2, 2, 2]
     for name, values in whole.measured.summary.items():
         np.testing.assert_array_equal(values, split.measured.summary[name], err_msg=name)

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.brief import load_brief_config
 from sim.cli import main
 from sim.errors import InputError
-from sim.scenario import MAX_LEVERS, MAX_STEPS, MAX_YAML_VALUES, load_scenario
+from sim.model.scenario import MAX_LEVERS, MAX_STEPS, MAX_YAML_VALUES, load_scenario
+from sim.studies.brief import load_brief_config
 from tests.conftest import ROOT
 
 BAD = ROOT / "tests" / "bad_inputs"

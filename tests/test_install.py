@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.shipped import INSTALLED_DIR, SHIPPED_FOLDERS
+from sim.files.shipped import INSTALLED_DIR, SHIPPED_FOLDERS
 from tests.conftest import ROOT
 
 TIMEOUT = 300
@@ -102,7 +102,8 @@ def test_wheel_holds_every_module_and_shipped_file(wheel):
 
 
 def test_installed_copy_uses_its_own_files(installed, tmp_path):
-    probe = ("import json, sys, sim, sim.shipped as s, sim.calibrate as c, sim.cli as cli;"
+    probe = ("import json, sys, sim, sim.files.shipped as s,"
+             " sim.studies.calibration.fit as c, sim.cli as cli;"
              "print(json.dumps({'sim': sim.__file__, 'root': str(s.shipped_root()),"
              " 'source': str(s.source_root()), 'baseline': str(cli.baseline_path()),"
              " 'cal_out': str(c.DEFAULT_OUT), 'path': sys.path}))")
@@ -125,7 +126,7 @@ def test_installed_run_validate_and_brief_from_an_empty_folder(installed, tmp_pa
 
     shipped = Path(json.loads(in_empty_folder(
         tmp_path / "where", installed, "python", "-c",
-        "import json, sim.shipped as s; print(json.dumps(str(s.shipped_root())))").stdout))
+        "import json, sim.files.shipped as s; print(json.dumps(str(s.shipped_root())))").stdout))
     for name in ("package_rec7_plus.yaml", "iopc_flat_cash.yaml"):  # extends chains of 3
         out = in_empty_folder(tmp_path / name, installed, "ccsim", "validate",
                               str(shipped / "scenarios" / name)).stdout
@@ -145,7 +146,7 @@ def _digests(folder: Path) -> dict[str, str]:
 def test_installed_calibrate_writes_the_working_folder_not_site_packages(installed, tmp_path):
     shipped = Path(json.loads(in_empty_folder(
         tmp_path / "where", installed, "python", "-c",
-        "import json, sim.shipped as s; print(json.dumps(str(s.shipped_path('calibration'))))"
+        "import json, sim.files.shipped as s; print(json.dumps(str(s.shipped_path('calibration'))))"
     ).stdout))
     before = _digests(shipped)
     folder = tmp_path / "cal"

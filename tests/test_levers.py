@@ -7,11 +7,11 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from sim.cases import draw_replication
+from sim.engine.cases import draw_replication
 from sim.errors import ScenarioError
-from sim.levers import Regimes, blend, lever_fraction
-from sim.scenario import scenario_from_dict
-from sim.timeline import Timeline
+from sim.model.levers import Regimes, blend, lever_fraction
+from sim.model.scenario import scenario_from_dict
+from sim.model.timeline import Timeline
 from tests.conftest import small_dict
 
 FROM = "2021-10-01"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.paths import get_path, set_path, values_at
+from sim.model.fields import get_path, set_path, values_at
 
 
 def data() -> dict:

@@ -30,14 +30,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.capacity import slot_schedule
-from sim.cases import HEARING, POOL_CODE, draw_replication
-from sim.engines import get_engine
-from sim.levers import Regimes
-from sim.metrics import measure
-from sim.records import TIME_FIELDS
-from sim.scenario import POOLS, STREAMS, Scenario, scenario_from_dict
-from sim.timeline import DAYS_PER_YEAR, Timeline
+from sim.engine.cases import HEARING, POOL_CODE, draw_replication
+from sim.engine.engines import get_engine
+from sim.engine.metrics import measure
+from sim.engine.records import TIME_FIELDS
+from sim.model.capacity import slot_schedule
+from sim.model.levers import Regimes
+from sim.model.scenario import POOLS, STREAMS, Scenario, scenario_from_dict
+from sim.model.timeline import DAYS_PER_YEAR, Timeline
 from tests.conftest import baseline_dict
 
 ENGINES = ("des", "mc")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.report import html_table
+from sim.outputs.run_report import html_table
 
 
 def test_html_table_escapes_headers_marks_prose_columns_and_keeps_cell_markup() -> None:

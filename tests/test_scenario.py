@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sim.errors import InputError, ScenarioError
-from sim.scenario import load_scenario, save_scenario, scenario_from_dict
+from sim.model.scenario import load_scenario, save_scenario, scenario_from_dict
 from tests.conftest import BASELINE, baseline_dict
 
 

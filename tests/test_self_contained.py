@@ -25,7 +25,7 @@ def test_no_file_points_outside_the_repository() -> None:
 
 
 def test_the_brief_cites_the_repositorys_figures_register() -> None:
-    from sim.brief import default_brief_path, load_brief_config
+    from sim.studies.brief import default_brief_path, load_brief_config
 
     config = load_brief_config(default_brief_path())
     assert config.figures is not None

@@ -10,9 +10,9 @@ import yaml
 
 from sim.cli import main
 from sim.errors import InputError
-from sim.sweep import PointStore, plan, run_sweep
-from sim.sweep_analysis import analyse
-from sim.sweep_design import load_sweep
+from sim.studies.sweep.analysis import analyse
+from sim.studies.sweep.design import load_sweep
+from sim.studies.sweep.runner import PointStore, plan, run_sweep
 from tests.conftest import small_dict
 
 
@@ -65,7 +65,7 @@ def test_interrupted_sweep_resumes_to_the_same_results(tmp_path: Path) -> None:
     whole = run_sweep(sweep, tmp_path / "whole", "serial")
     # an interruption: only the first two points were written before the stop
     store, tasks = PointStore(tmp_path / "cut"), plan(sweep)
-    from sim.sweep import run_point
+    from sim.studies.sweep.runner import run_point
 
     args = (sweep.spec.reps, sweep.spec.seed, sweep.spec.engine, sweep.spec.metrics)
     for task in tasks[:2]:

@@ -12,10 +12,11 @@ import pytest
 from scipy import stats
 
 from sim.cli import main
+from sim.engine.run import run_scenario
 from sim.errors import InputError
-from sim.run import run_scenario
-from sim.scenario import scenario_from_dict
-from sim.target import (
+from sim.model.scenario import scenario_from_dict
+from sim.model.timeline import Timeline
+from sim.studies.goal_seek import (
     Lever,
     Target,
     brute_force,
@@ -24,7 +25,6 @@ from sim.target import (
     quantile_ranks,
     wilson,
 )
-from sim.timeline import Timeline
 from tests.conftest import ROOT, small_dict
 
 METRIC = "iopc.open_over_12m.end"

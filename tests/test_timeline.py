@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario import scenario_from_dict
-from sim.timeline import Timeline
+from sim.model.scenario import scenario_from_dict
+from sim.model.timeline import Timeline
 from tests.conftest import small_dict
 
 

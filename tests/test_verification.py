@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.metrics import measure
+from sim.engine.metrics import measure
 from tests.queueing import (
     erlang_b,
     erlang_c,

@@ -1,0 +1,150 @@
+"""The reference engine: SimPy, one process per case, every rule written once and plainly.
+
+Each case follows the life of a case in the brief: assessment, an IOPC decision if
+referred, an investigator slot in its pool (first come, first served), the CPS and a trial
+if charged, then a meeting, a panel hearing or an accelerated hearing. Slow but readable:
+the vectorised engine must agree with it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+
+import numpy as np
+import simpy
+
+from sim.engine.cases import HEARING, NO_POOL, CaseDraws
+from sim.engine.records import Records
+from sim.model.capacity import slot_schedule
+from sim.model.scenario import POOLS, Capacity, Scenario
+from sim.model.timeline import Timeline
+
+
+class SlotPool:
+    """Case slots whose number changes on dated steps; first come, first served.
+
+    The rule for changes (shared with the vectorised engine, see `sim.model.capacity`): a rise
+    opens slots at once; a fall retires the slots that come free first: idle ones at once,
+    then busy ones as their cases end (an investigator who leaves finishes the case in
+    hand). SimPy's Resource cannot shrink while busy, so the pool keeps its own queue.
+    """
+
+    def __init__(self, env: simpy.Environment, times: np.ndarray, slots: np.ndarray) -> None:
+        self.env = env
+        self.idle = int(slots[0])
+        self.busy: dict[int, float] = {}  # slot -> when its case ends
+        self.retiring: set[int] = set()
+        self.waiting: deque[tuple[simpy.Event, float]] = deque()
+        self._ids = itertools.count()
+        env.process(self._follow(times[1:], slots[1:]))
+
+    def request(self, duration: float) -> simpy.Event:
+        """An event that fires with a slot once this case is at the front of the queue."""
+        event = self.env.event()
+        self.waiting.append((event, duration))
+        self._dispatch()
+        return event
+
+    def release(self, slot: int) -> None:
+        if slot in self.retiring:
+            self.retiring.remove(slot)
+            return
+        del self.busy[slot]
+        self.idle += 1
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        while self.waiting and self.idle:
+            event, duration = self.waiting.popleft()
+            self.idle -= 1
+            slot = next(self._ids)
+            self.busy[slot] = self.env.now + duration
+            event.succeed(slot)
+
+    def _resize(self, target: int) -> None:
+        change = target - (self.idle + len(self.busy))
+        if change >= 0:
+            self.idle += change
+            self._dispatch()
+            return
+        closing = min(-change, self.idle)
+        self.idle -= closing
+        for slot in sorted(self.busy, key=self.busy.__getitem__)[: -change - closing]:
+            del self.busy[slot]
+            self.retiring.add(slot)
+
+    def _follow(self, times: np.ndarray, slots: np.ndarray):
+        for t, n in zip(times, slots, strict=True):
+            if t > self.env.now:
+                yield self.env.timeout(t - self.env.now)
+            self._resize(int(n))
+
+
+class DesEngine:
+    """Runs replications one at a time with SimPy."""
+
+    name = "des"
+
+    def simulate(self, scenario: Scenario, timeline: Timeline, draws: list[CaseDraws]) -> Records:
+        records = Records.blank(draws)
+        starts = records.offsets()
+        for k, d in enumerate(draws):
+            self._replicate(scenario, timeline, d, records, int(starts[k]))
+        records.censor(timeline.horizon_days)
+        return records
+
+    def _replicate(self, scenario, timeline, d: CaseDraws, rec: Records, row0: int) -> None:
+        env = simpy.Environment(initial_time=-timeline.warmup_days)
+
+        def pool_of(capacity: Capacity) -> SlotPool:
+            return SlotPool(env, *slot_schedule(capacity, timeline))
+
+        pools = [pool_of(getattr(scenario.pools, p)) for p in POOLS]
+        panels = pool_of(scenario.proceedings.panels)
+        t = rec.columns
+
+        def case(i: int):
+            row = row0 + i
+            t["arrival"][row] = env.now
+            yield env.timeout(d.assess_days[i])
+            t["assessed"][row] = env.now
+            if d.referred[i]:
+                yield env.timeout(d.refer_days[i])
+                t["referral_decided"][row] = env.now
+            if d.pool[i] == NO_POOL:
+                t["finalised"][row] = env.now
+                return
+            pool = pools[d.pool[i]]
+            t["inv_queued"][row] = env.now
+            slot = yield pool.request(d.effort_days[i])
+            t["inv_start"][row] = env.now
+            yield env.timeout(d.effort_days[i])
+            pool.release(slot)
+            t["inv_end"][row] = env.now
+            if d.cps_referred[i]:
+                yield env.timeout(d.cps_days[i])
+                t["cps_decided"][row] = env.now
+                if d.charged[i]:  # misconduct proceedings wait for the criminal case
+                    yield env.timeout(d.trial_days[i])
+                    t["trial_end"][row] = env.now
+            if d.route[i] == HEARING:
+                t["hearing_queued"][row] = env.now
+                slot = yield panels.request(d.proceedings_days[i])
+                t["hearing_start"][row] = env.now
+                yield env.timeout(d.proceedings_days[i])
+                panels.release(slot)
+                t["proceedings_end"][row] = env.now
+            elif d.route[i] >= 0:  # a meeting or accelerated hearing: no panel queue
+                yield env.timeout(d.proceedings_days[i])
+                t["proceedings_end"][row] = env.now
+            t["finalised"][row] = env.now
+
+        def source():
+            for i, arrival in enumerate(d.arrival):
+                if arrival > env.now:
+                    yield env.timeout(arrival - env.now)
+                env.process(case(i))
+
+        env.process(source())
+        env.run(until=timeline.horizon_days)

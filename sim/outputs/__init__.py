@@ -1,0 +1,1 @@
+"""What a planner opens: result folders, tables, charts, HTML reports and the brief."""

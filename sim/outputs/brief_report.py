@@ -1,0 +1,458 @@
+"""Write a brief up twice from one list of blocks: a self-contained HTML page (charts
+inlined, no external assets) and a Markdown version (charts beside it in plots/)."""
+
+from __future__ import annotations
+
+import html
+import json
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.engine.metrics import GLOSSARY
+from sim.engine.summaries import describe
+from sim.files.shipped import source_root
+from sim.outputs.run_report import fmt, html_table, image, page
+from sim.studies.brief import BriefResult, config_digest, figure_sources, year_end
+from sim.studies.goal_seek import wilson
+from sim.version import __version__
+
+# --------------------------------------------------------------------------- blocks
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+    text_columns: tuple[int, ...] = ()  # left-aligned prose columns (numbers align right)
+
+
+@dataclass
+class Image:
+    path: Path
+    caption: str
+
+
+Block = tuple[str, object]  # ("h1" | "h2" | "p" | "list" | "table" | "img" | "pre", content)
+
+
+def to_html(title: str, blocks: list[Block]) -> str:
+    esc = html.escape
+    body = []
+    for kind, content in blocks:
+        if kind in ("h1", "h2", "h3"):
+            body.append(f"<{kind}>{esc(str(content))}</{kind}>")
+        elif kind == "p":
+            body.append(f"<p>{esc(str(content))}</p>")
+        elif kind == "headline":
+            body.append(f"<p style='font-size:1.15em;border-left:4px solid #1b6ca8;"
+                        f"padding-left:.8em'>{esc(str(content))}</p>")
+        elif kind == "list":
+            body.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in content) + "</ul>")
+        elif kind == "table":
+            t: Table = content
+            body.append(html_table(t.header, ([esc(c) for c in r] for r in t.rows),
+                                   t.text_columns, t.caption))
+        elif kind == "img":
+            im: Image = content
+            body.append(image(im.path).replace("<p><img", "<figure><img", 1)
+                        .replace("></p>", f"><figcaption>{esc(im.caption)}</figcaption>"
+                                 "</figure>"))
+        elif kind == "pre":
+            summary, text = content
+            body.append(f"<details><summary>{esc(summary)}</summary><pre>{esc(text)}</pre>"
+                        "</details>")
+    return page(title, body)
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(blocks: list[Block], image_dir: str = "plots") -> str:
+    out = []
+    for kind, content in blocks:
+        if kind == "h1":
+            out.append(f"# {content}")
+        elif kind == "h2":
+            out.append(f"## {content}")
+        elif kind == "h3":
+            out.append(f"### {content}")
+        elif kind == "p":
+            out.append(str(content))
+        elif kind == "headline":
+            out.append(f"> **{content}**")
+        elif kind == "list":
+            out.append("\n".join(f"- {i}" for i in content))
+        elif kind == "table":
+            t: Table = content
+            lines = [f"*{t.caption}*", ""] if t.caption else []
+            lines.append("| " + " | ".join(_md_cell(h) for h in t.header) + " |")
+            lines.append("|" + "---|" * len(t.header))
+            lines += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in t.rows]
+            out.append("\n".join(lines))
+        elif kind == "img":
+            im: Image = content
+            out.append(f"![{im.caption}]({image_dir}/{im.path.name})\n\n*{im.caption}*")
+        elif kind == "pre":
+            summary, text = content
+            out.append(f"<details><summary>{summary}</summary>\n\n```\n{text}\n```\n\n"
+                       "</details>")
+    return "\n\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def _gbp_m(x: float) -> str:
+    return f"{'-' if x < -5e3 else ''}£{abs(x) / 1e6:,.2f}m"
+
+
+def _range(v: np.ndarray) -> str:
+    d = describe(v)
+    return f"{fmt(d['p05'])} to {fmt(d['p95'])}" if d["reps"] else "–"
+
+
+def _mean(v: np.ndarray) -> float:
+    return describe(v)["mean"]
+
+
+class _Numbers:
+    """The figures the text quotes, looked up once."""
+
+    def __init__(self, brief: BriefResult) -> None:
+        self.b = brief
+        self.j = brief.years.index(brief.config.year)
+        self.table = brief.comparison.table()
+
+    def values(self, name: str, metric: str, year: str | None = None) -> np.ndarray:
+        j = self.j if year is None else self.b.years.index(year)
+        return self.b.result(name).measured.yearly[metric][:, j]
+
+    def diff(self, name: str, metric: str) -> dict:
+        rows = self.table[(self.table.scenario == name) & (self.table.metric == metric)
+                          & (self.table.period == self.b.config.year)]
+        return rows.iloc[0].to_dict()
+
+    def meets(self, name: str) -> str:
+        t = self.b.target
+        if t is None:
+            return "–"
+        v = self.values(name, t.target.metric)
+        k = int(np.sum(~np.isnan(v) & (v <= t.target_value + 1e-9)))
+        lo, hi = wilson(k, v.size)
+        return f"{100 * k / v.size:.0f}% ({100 * lo:.0f}–{100 * hi:.0f}%)"
+
+
+def _zero(d: dict) -> bool:
+    return d["diff_low"] == d["diff_high"] == d["diff_mean"] == 0
+
+
+def _change(d: dict) -> str:
+    if _zero(d):
+        return "none (the same in every replication)"
+    return (f"{d['diff_mean']:+.3g} (95% interval {d['diff_low']:+.3g} to"
+            f" {d['diff_high']:+.3g})" + (" *" if d["distinguishable"] else ""))
+
+
+def headline(brief: BriefResult, n: _Numbers) -> str:
+    cf, up = brief.comparison.base.scenario.name, brief.inputs.uplift.name
+    y, when = brief.config.year, year_end(brief.config.year)
+    metric = "iopc.open_over_12m.end"
+    a = n.values(cf, metric)
+    c = n.values(up, metric)
+    d = n.diff(up, metric)
+    cost = brief.extra_cost(brief.inputs.uplift)[n.j]
+    first = brief.years[0]
+    today = n.values(cf, metric, first)
+    text = (f"By {when}, with Met officer numbers raised by the Police Uplift Programme and"
+            f" IOPC capacity held flat, the model forecasts {fmt(_mean(a))} IOPC"
+            f" investigations of Met cases open over 12 months (90% of futures:"
+            f" {_range(a)}), against {fmt(_mean(today))} at {year_end(first)}. With IOPC"
+            f" investigators rising in line with police numbers (Recommendation 7) it"
+            f" forecasts {fmt(_mean(c))} ({_range(c)}): "
+            + ("no change (the same in every replication)" if _zero(d)
+               else f"a change of {_change(d)}") + f", for about {_gbp_m(cost)} in {y}.")
+    t = brief.target
+    if t is None:
+        return text
+    goal = (f"{t.target.metric.split('.')[0].upper()} cases over 12 months at or below their"
+            f" {t.target.at_most.split(':', 1)[1]} level ({fmt(t.target_value)})"
+            if isinstance(t.target.at_most, str) and t.target.metric == metric
+            else f"{t.target.metric} in {y} at most {fmt(t.target_value)}")
+    if t.answer is None:
+        best = max(t.points, key=lambda p: p.value)
+        flat = len({p.met for p in t.points}) == 1
+        why = (f" More investigators do not change that share ({t.points[0].value:g} to"
+               f" {best.value:g} give the same): in this model the cases still open after"
+               " 12 months are long investigations, not cases waiting for an investigator."
+               if flat else "")
+        return text + (f" No value of {t.lever} up to {best.value:g} keeps {goal} with"
+                       f" {t.target.confidence:.0%} probability in this model: at"
+                       f" {best.value:g}, {best.share:.0%} of futures do.{why}")
+    low = f"at most {t.low:g}" if t.answer_low is None else f"{t.answer_low:g}"
+    high = f"more than {t.high:g}" if t.answer_high is None else f"{t.answer_high:g}"
+    goal_cost = brief.extra_cost(brief.result(brief.goal_option).scenario)[n.j]
+    return text + (f" Keeping {goal} in {y} with {t.target.confidence:.0%} probability needs"
+                   f" {t.answer:g} IOPC investigators for Met cases (95% interval {low} to"
+                   f" {high}; {t.answer - t.current:+g} on today's {t.current:g}), about"
+                   f" {_gbp_m(goal_cost)} a year.")
+
+
+def headline_text(brief: BriefResult) -> str:
+    """The brief's headline sentence (for the terminal)."""
+    return headline(brief, _Numbers(brief))
+
+
+def options_table(brief: BriefResult, n: _Numbers) -> Table:
+    y = brief.config.year
+    header = ["option", "what changes", f"IOPC open over 12 months, {year_end(y)}",
+              "change", "IOPC open", "change",
+              "probability of meeting the target", f"extra IOPC investigators {y}",
+              f"their cost {y}", f"suspended officers' pay {y}"]
+    rows = []
+    for run in (brief.comparison.base, *brief.comparison.alternatives):
+        name = run.scenario.name
+        over = n.values(name, "iopc.open_over_12m.end")
+        open_ = n.values(name, "iopc.open.end")
+        susp = n.values(name, "cost.suspended_gbp_per_year")
+        base = name == brief.comparison.base.scenario.name
+        extra = brief.extra_investigators(run.scenario)[n.j]
+        susp_change = "" if base else (
+            f" ({n.diff(name, 'cost.suspended_gbp_per_year')['diff_mean'] / 1e6:+.2f}m)")
+        rows.append([
+            name + (" (counterfactual)" if base else ""),
+            " ".join(run.scenario.description.split())[:160],
+            f"{fmt(_mean(over))} ({_range(over)})",
+            "–" if base else _change(n.diff(name, "iopc.open_over_12m.end")),
+            f"{fmt(_mean(open_))} ({_range(open_)})",
+            "–" if base else _change(n.diff(name, "iopc.open.end")),
+            n.meets(name),
+            f"{extra:+.3g}",
+            _gbp_m(extra * brief.config.cost_per_investigator_year_gbp),
+            _gbp_m(_mean(susp)) + susp_change,
+        ])
+    t = brief.target
+    target = (f"the target is {t.target.metric} in {y} at most {fmt(t.target_value)};"
+              f" the probability is the share of replications meeting it, with a Wilson 95%"
+              " interval. " if t else "")
+    return Table(header, rows,
+                 f"{y}: stocks at {year_end(y)}, costs over the year. Means with the range"
+                 f" holding 90% of {brief.reps} replications; changes are paired differences"
+                 " from the counterfactual (same random numbers), with 95% intervals; * marks"
+                 f" an interval that excludes zero; {target}Extra investigators are"
+                 " averaged over the year (recruits are paid while they train).",
+                 text_columns=(1,))
+
+
+def target_table(brief: BriefResult) -> Table:
+    t = brief.target
+    rows = [[f"{p.value:g}", f"{p.met}/{p.reps}",
+             f"{p.share:.2f} ({p.share_low:.2f}–{p.share_high:.2f})",
+             f"{fmt(p.metric_mean)} ({fmt(p.metric_p05)} to {fmt(p.metric_p95)})",
+             str(p.order + 1)] for p in t.points]
+    return Table([t.lever, "replications meeting the target", "probability (Wilson 95%)",
+                  f"{t.target.metric} in {t.target.year} (90% range)", "evaluated"],
+                 rows, "Every point the goal-seek evaluated, in lever order.")
+
+
+def assumptions_table(brief: BriefResult) -> Table:
+    register = figure_sources(brief.inputs.figures,
+                              {f for a in brief.config.assumptions for f in a.figures})
+    rows = []
+    for a in brief.config.assumptions:
+        cited = []
+        for fid in a.figures:
+            r = register.get(fid)
+            cited.append(f"{fid}: {r['figure']} = {r['value']} ({r['period']})" if r else fid)
+        rows.append([a.what, a.value, "; ".join(cited), a.source])
+    return Table(["assumption", "value", "figures (ids)", "source"], rows,
+                 text_columns=(1, 2, 3))
+
+
+def _git_commit() -> str:
+    root = source_root()
+    if root is None:  # installed from a wheel: no checkout to ask
+        return "unknown (not a git checkout)"
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"],
+                             capture_output=True, text=True, timeout=10, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+
+
+def provenance(brief: BriefResult, config_path: Path | None) -> dict:
+    import matplotlib
+    import simpy
+
+    runs = [brief.comparison.base, *brief.comparison.alternatives]
+    return {
+        "ccsim_version": __version__,
+        "git_commit": _git_commit(),
+        "command": " ".join(["ccsim", *brief.argv]) if brief.argv else "make_brief()",
+        "brief_file": str(config_path) if config_path else None,
+        "brief_file_hash": config_digest(config_path) if config_path else None,
+        "engine": brief.engine, "reps": brief.reps, "seed": brief.seed,
+        "scenarios": [{"name": r.scenario.name, "hash": r.scenario.digest(),
+                       "file": brief.inputs.sources.get(r.scenario.name, "goal-seek answer")}
+                      for r in runs],
+        "started": brief.started, "finished": brief.finished,
+        "seconds": round(brief.seconds, 1),
+        "python": sys.version.split()[0], "numpy": np.__version__,
+        "simpy": simpy.__version__, "matplotlib": matplotlib.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def stress_des(brief: BriefResult) -> Table:
+    s = brief.comparison.base.scenario
+    t = brief.target
+    rows = [
+        ["1.1 Purpose", "Quantify Recommendation 7 (London Assembly, Police Conduct and"
+         " Complaints, Nov 2022) for MOPAC: IOPC backlogs and 12-month breaches if police"
+         " numbers rise and IOPC capacity does not; the uplift that holds them; its cost."],
+        ["1.2 Outputs", "IOPC investigations open, and open over 12 months from receipt, at"
+         " each 31 March and month end; suspended officers and their pay cost; cost of extra"
+         " investigators. Definitions: the model section above."],
+        ["1.3 Experimentation aims", "Compare the options in the table with the"
+         " counterfactual; find the smallest IOPC staffing meeting the target"
+         + (f" ({t.target.metric} in {t.target.year} at most {fmt(t.target_value)},"
+            f" probability {t.target.confidence:g})" if t else "") + "."],
+        ["2.1 Overview", "arrival (complaints, conduct matters) → DPS assessment → informal /"
+         " no investigation / PSU / DPS / referral to the IOPC → IOPC decision (independent,"
+         " directed, local) → investigation in a pool of case slots → CPS decision and trial"
+         " (some) → misconduct meeting, hearing (panels) or accelerated hearing → exit."],
+        ["2.2 Base model logic", "One process per case; a case holds one investigator slot"
+         " (investigators × cases each) for its investigation; officers may be suspended or"
+         " restricted from the assessment until the case ends."],
+        ["2.3 Scenario logic", "Options change dated staff steps, demand (officer numbers ×"
+         " elasticity) or, through dated levers, how cases received from a date are handled."],
+        ["2.4 Algorithms", "Poisson arrivals at dated monthly rates scaled by officer"
+         " numbers; lognormal, gamma or empirical durations; FCFS multi-slot queues (mc"
+         " engine: the Kiefer–Wolfowitz recursion, vectorised over replications)."],
+        ["2.5 Components", "Entities: cases (with allegations and an officer status)."
+         " Activities: assessment, IOPC decision, investigation, CPS decision, trial,"
+         " proceedings. Resources: IOPC, DPS and PSU investigator slots; misconduct panels."
+         " Queues: FCFS per pool and for panels. Entry: arrival; exit: finalisation."],
+        ["3.1 Data sources", "Published figures with ids (assumptions table; the register"
+         " data/figures.csv): MOPAC oversight paper (June 2021), London Assembly"
+         " report (Nov 2022), IOPC and Home Office statistics."],
+        ["3.2 Pre-processing", "Working days converted to calendar days (about 1.45 calendar"
+         " days a working day); annual counts to monthly rates."],
+        ["3.3 Input parameters", "The scenario files (provenance) with a source or"
+         " ASSUMPTION on every line; the brief file for costs."],
+        ["3.4 Assumptions", "The assumptions table above; simplifications: FCFS, no"
+         " priorities, capacity in case slots, no abandonment."],
+        ["4.1 Initialisation", f"{s.warmup_years:g} years of warm-up before {s.start}, not"
+         " reported, so the system is not empty on day 0."],
+        ["4.2 Run length", f"{s.horizon_years} financial years from {s.start}."],
+        ["4.3 Estimation", f"{brief.reps} independent replications per scenario; 90% ranges"
+         " across replications; common random numbers with paired t-intervals for"
+         " differences; Wilson intervals for probabilities; a distribution-free order-statistic"
+         " interval for the goal-seek answer (bisection on the CRN estimate,"
+         " sim/studies/goal_seek.py)."],
+        ["5.1 Software", f"Python {sys.version.split()[0]}, NumPy, SimPy, pandas, matplotlib;"
+         f" ccsim {__version__}."],
+        ["5.2 Random sampling", "numpy.random.Generator streams spawned from one SeedSequence"
+         f" per replication and purpose (seed {brief.seed}); changing staffing does not change"
+         " arrivals."],
+        ["5.3 Model execution", f"engine '{brief.engine}' (des: SimPy processes; mc: the"
+         " vectorised recursion; tested to agree)."],
+        ["5.4 System", platform.platform()],
+        ["6 Code access", f"ccsim {__version__}, commit {_git_commit()[:12]}."],
+    ]
+    return Table(["STRESS-DES item", "this model"], rows, text_columns=(1,))
+
+
+def brief_blocks(brief: BriefResult, charts: dict[str, Path],
+                 config_path: Path | None = None) -> list[Block]:
+    n = _Numbers(brief)
+    c = brief.config
+    up = brief.inputs.uplift.name
+    blocks: list[Block] = [
+        ("h1", c.title),
+        ("headline", headline(brief, n)),
+        ("p", f"Forecasts from ccsim {__version__}: {brief.reps} replications of each"
+         f" option, engine {brief.engine}, seed {brief.seed}; ranges show 90% of simulated"
+         " futures under the stated assumptions, not the uncertainty in those assumptions."),
+        ("h2", "IOPC backlogs with and without the uplift"),
+        ("img", Image(charts["iopc_open"], "IOPC investigations of Met cases open at month"
+                      f" end: {brief.comparison.base.scenario.name} (without) and {up}"
+                      " (with the Recommendation 7 uplift).")),
+        ("img", Image(charts["iopc_over_12m"], "IOPC investigations open over 12 months from"
+                      " receipt (the cases MOPAC must be notified of), with and without the"
+                      " uplift; dashed: the target level.")),
+        ("h2", "What the uplift costs"),
+        ("img", Image(charts["uplift_cost"], "Cost of the extra IOPC investigators per"
+                      " financial year.")),
+        ("p", f"Cost of an investigator-year: £{c.cost_per_investigator_year_gbp:,.0f}."
+         f" {' '.join(c.cost_per_investigator_note.split())}"),
+        ("img", Image(charts["suspended_cost"], "Pay cost of suspended officers per financial"
+                      " year (officers suspended on full pay while their case is open).")),
+        ("h2", "Options"),
+        ("table", options_table(brief, n)),
+    ]
+    if brief.target:
+        t = brief.target
+        blocks += [
+            ("h2", "Goal-seek: the uplift that holds the target"),
+            ("p", t.sentence() + " Method: bisection over the lever on the share of"
+             " replications meeting the target, every candidate run with the same random"
+             " numbers; the interval is the distribution-free 95% interval for the quantile."
+             + (f" Non-monotone pairs: {t.non_monotone}." if t.non_monotone else "")),
+            ("table", target_table(brief)),
+        ]
+    blocks += [
+        ("h2", "Assumptions"),
+        ("table", assumptions_table(brief)),
+        ("h2", "The model"),
+        ("p", "ccsim simulates each complaint and conduct matter from arrival through DPS"
+         " assessment, referral to the IOPC, investigation by IOPC, DPS or local PSU"
+         " investigators (each carrying several cases at once), CPS charging decisions and"
+         " trials, to misconduct meetings and hearings, whose panels are scarce. Complaints"
+         " grow with Met officer numbers. A case waits for an investigator slot first come,"
+         " first served, so when demand outgrows capacity backlogs and 12-month breaches"
+         " build. Published durations count finalised cases only; the model reports the"
+         " cases still open too."),
+        ("list", [f"{m}: {GLOSSARY[m]}" for m in ("iopc.open.end", "iopc.open_over_12m.end",
+                                                  "cost.suspended_gbp_per_year")]),
+        ("h2", "Appendix: STRESS-DES reporting checklist"),
+        ("table", stress_des(brief)),
+        ("h2", "Provenance"),
+        ("pre", ("Runs, versions and inputs (JSON)",
+                 json.dumps(provenance(brief, config_path), indent=2, default=str))),
+    ]
+    return blocks
+
+
+def write_brief(brief: BriefResult, out_dir: Path, config_path: Path | None = None) -> Path:
+    """brief.html (self-contained), brief.md with plots/, options.csv, target_points.csv and
+    brief.json, written whole: built beside `out_dir`, then renamed into place."""
+    import pandas as pd
+
+    from sim.outputs.brief_charts import write_brief_charts
+    from sim.outputs.run_folder import write_folder
+
+    def fill(staging: Path) -> None:
+        charts = write_brief_charts(brief, staging / "plots")
+        blocks = brief_blocks(brief, charts, config_path)
+        (staging / "brief.html").write_text(to_html(brief.config.title, blocks),
+                                            encoding="utf-8")
+        (staging / "brief.md").write_text(to_markdown(blocks), encoding="utf-8")
+        brief.comparison.table().to_csv(staging / "options.csv", index=False,
+                                        float_format="%.6g")
+        record = {"provenance": provenance(brief, config_path),
+                  "headline": headline_text(brief)}
+        if brief.target:
+            pd.DataFrame([vars(p) for p in brief.target.points]).to_csv(
+                staging / "target_points.csv", index=False, float_format="%.6g")
+            record["target"] = brief.target.to_dict()
+        (staging / "brief.json").write_text(json.dumps(record, indent=2, default=str))
+
+    return write_folder(Path(out_dir), "brief", fill)

@@ -1,0 +1,84 @@
+"""Monthly fan charts of a run: median with 50% and 90% bands across replications.
+
+Built on matplotlib's Figure API (no pyplot state), so charts are safe to draw in worker
+processes and tests without a screen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from sim.engine.metrics import MONTHLY_GLOSSARY, POOL_TITLES, POOLS
+from sim.files.writing import write_with
+
+#: One chart per question a planner asks of a run: file name, title, metrics drawn on it.
+CHARTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("open_cases", "Investigations open at month end",
+     tuple(f"{p}.open" for p in POOLS)),
+    ("over_12_months", "Investigations open over 12 months at month end",
+     tuple(f"{p}.open_over_12m" for p in POOLS)),
+    ("officers", "Officers suspended or restricted at month end",
+     ("officers.suspended", "officers.restricted")),
+    ("hearings", "Cases awaiting a misconduct hearing at month end",
+     ("hearings.awaiting",)),
+    ("demand", "Cases received per month",
+     ("complaints.cases", "conduct.cases", "iopc.referrals")),
+)
+COLOURS = ("#1b6ca8", "#d1495b", "#2e8b57", "#8e6c8a", "#e39b2d")
+
+
+def fan_quantiles(series: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per month: 5th, 25th, 50th, 75th and 95th percentile across replications."""
+    rows = series[series.metric == metric]
+    if rows.empty:
+        return pd.DataFrame(columns=["p05", "p25", "p50", "p75", "p95"])
+    wide = rows.pivot(index="month", columns="replication", values="value").sort_index()
+    q = np.nanquantile(wide.to_numpy(dtype=float), [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
+    return pd.DataFrame(q.T, index=wide.index, columns=["p05", "p25", "p50", "p75", "p95"])
+
+
+def fan_chart(ax: Axes, series: pd.DataFrame, metric: str, label: str | None = None,
+              color: str = COLOURS[0]) -> None:
+    """Draw one metric's fan on `ax`: the median line, a 50% band and a 90% band."""
+    q = fan_quantiles(series, metric)
+    if q.empty:
+        return
+    x = pd.to_datetime(q.index, format="%Y-%m")
+    ax.fill_between(x, q.p05, q.p95, color=color, alpha=0.15, lw=0)
+    ax.fill_between(x, q.p25, q.p75, color=color, alpha=0.30, lw=0)
+    ax.plot(x, q.p50, color=color, lw=1.6, label=label or metric)
+    ax.grid(alpha=0.3)
+
+
+def _label(metric: str) -> str:
+    """Pool charts are labelled by pool; the rest by their glossary entry."""
+    pool = metric.split(".")[0]
+    return POOL_TITLES[pool] if pool in POOLS else MONTHLY_GLOSSARY.get(metric, metric)
+
+
+def write_plots(series: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Write one PNG per chart in CHARTS; returns the paths in the order of CHARTS."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reps = series.replication.nunique() if not series.empty else 0
+    paths = []
+    for name, title, metrics in CHARTS:
+        fig = Figure(figsize=(9, 4.5), layout="constrained")
+        ax = fig.subplots()
+        for metric, colour in zip(metrics, COLOURS, strict=False):
+            fan_chart(ax, series, metric, _label(metric), colour)
+        ax.set_title(title)
+        ax.set_ylabel("cases" if not name.startswith("officers") else "officers")
+        ax.set_ylim(bottom=0)
+        ax.legend(loc="best", fontsize=8, framealpha=0.8)
+        ax.set_xlabel(f"month (line: median; bands: 50% and 90% of {reps} replications)",
+                      fontsize=8, color="#555")
+        path = out_dir / f"{name}.png"
+        write_with(path, lambda tmp, f=fig: f.savefig(tmp, format="png", dpi=90))
+        paths.append(path)
+    return paths

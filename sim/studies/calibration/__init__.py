@@ -1,0 +1,1 @@
+"""Calibration: the published targets, the figures derived from them, and the fit."""
