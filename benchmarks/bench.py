@@ -23,8 +23,8 @@ from sim.engine.cases import draw_replication
 from sim.engine.engines import get_engine
 from sim.engine.metrics import measure
 from sim.engine.records import TIME_FIELDS
+from sim.engine.regimes import Regimes
 from sim.engine.run import plan_chunks, run_scenario
-from sim.model.levers import Regimes
 from sim.model.scenario import load_scenario
 from sim.model.timeline import Timeline
 

@@ -10,23 +10,35 @@ bug: the traceback is kept for a report).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import errno
 import os
 import sys
+import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pandas as pd
+from tqdm import tqdm
+
+from sim import api
 from sim.engine.engines import DEFAULT_ENGINE, ENGINES
+from sim.engine.metrics import HEADLINE
+from sim.engine.run import RunResult
+from sim.engine.summaries import summary_table
 from sim.errors import InputError
 from sim.files.shipped import shipped_path
-from sim.files.writing import WriteError
+from sim.files.writing import WriteError, default_out
+from sim.outputs.brief_report import headline_text
+from sim.outputs.calibration_report import fit_table
+from sim.outputs.provenance import recording_command
+from sim.studies.calibration.fit import DEFAULT_TARGETS, FIT_REPS, MAX_NFEV, REPORT_REPS, SEED
+from sim.studies.goal_seek import Goal, SearchLever, parse_at_most
+from sim.studies.sweep.design import load_sweep
 from sim.version import __version__
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_IO, EXIT_TARGET_NOT_MET = 0, 1, 2, 3, 4
-MAX_WORKERS_PER_CORE = 4  # more processes than this only add memory: each holds a chunk
 IO_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG})
 
 
@@ -108,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=cmd_validate)
     _add_target_parser(sub)
     _add_brief_parser(sub)
+    for command in sub.choices.values():  # dest -> option, to name refused values as typed
+        command.set_defaults(flags={a.dest: a.option_strings[-1] for a in command._actions
+                                    if a.option_strings and a.dest != "help"})
     return parser
 
 
@@ -159,72 +174,32 @@ def _add_brief_parser(sub) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.engine.run import check_run_size, plan_chunks, run_scenario
-    from sim.model.scenario import load_scenario
-    from sim.outputs.run_folder import check_out, default_out, write_run
-
     path = args.scenario or baseline_path()
-    scenario = load_scenario(path)
-    check_run_size(args.reps, args.seed)
-    if args.chunk_size is not None and args.chunk_size < 1:
-        raise InputError("chunk size must be positive", field="--chunk-size",
-                         value=args.chunk_size, allowed="a whole number >= 1")
-    _check_workers(args.workers)
-    with _naming(path):
-        plan_chunks(scenario, args.reps, args.chunk_size)  # refuses oversized runs up front
-    if args.parameter_uncertainty is not None:  # its files and settings, before any run
-        from sim.studies.parameter_uncertainty import check_uncertainty
-
-        check_uncertainty(scenario, args.parameter_uncertainty, args.reps_per_draw)
+    scenario = api.load_scenario(path)
     out = args.out or default_out(scenario.name)
-    check_out(out, "run")
     with _progress(args.reps, args.quiet, f"{scenario.name} [{args.engine}]") as advance:
-        if args.parameter_uncertainty is not None:
-            from sim.studies.parameter_uncertainty import run_with_parameter_uncertainty
-
-            result = run_with_parameter_uncertainty(
-                scenario, args.reps, args.seed, args.engine, args.parameter_uncertainty,
-                args.reps_per_draw,
-                progress=advance)
-        else:
-            result = run_scenario(scenario, args.reps, args.seed, args.engine,
-                                  args.chunk_size, progress=advance, workers=args.workers)
-    out = write_run(result, out)
+        saved = api.run(path, args.reps, args.seed, args.engine, workers=args.workers,
+                        chunk_size=args.chunk_size,
+                        parameter_uncertainty=args.parameter_uncertainty,
+                        reps_per_draw=args.reps_per_draw, out=out, progress=advance)
     if not args.quiet:
-        _print_headline(result)
-    print(f"results written to {out}")
+        _print_headline(saved.result)
+    print(f"results written to {saved.folder}")
     return EXIT_OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.engine.run import check_run_size, plan_chunks
-    from sim.model.scenario import load_scenario
-    from sim.outputs.run_folder import check_out, default_out, write_comparison
-    from sim.studies.compare import check_comparable, compare
-
-    scenarios = [load_scenario(p) for p in [args.base, *args.alternatives]]
-    for path, s in zip(args.alternatives, scenarios[1:], strict=True):
-        check_comparable(scenarios[0], s, str(path))
-    check_run_size(args.reps, args.seed)
-    for path, s in zip([args.base, *args.alternatives], scenarios, strict=True):
-        with _naming(path):
-            plan_chunks(s, args.reps)
-    out = args.out or default_out("compare", scenarios[0].name)
-    check_out(out, "compare")
-    total = args.reps * len(scenarios)
-    with _progress(total, args.quiet, f"compare [{args.engine}]") as advance:
-        result = compare(scenarios, args.reps, args.seed, args.engine, progress=advance,
-                         workers=os.cpu_count() or 1)
-    table = result.table()
-    out = write_comparison(result, out)
-    _print_comparison(table)
-    print(f"results written to {out}")
+    paths = [args.base, *args.alternatives]
+    out = args.out or default_out("compare", api.load_scenario(args.base).name)
+    with _progress(args.reps * len(paths), args.quiet, f"compare [{args.engine}]") as advance:
+        saved = api.compare(paths, args.reps, args.seed, args.engine,
+                            workers=os.cpu_count() or 1, out=out, progress=advance)
+    _print_comparison(saved.result.table())
+    print(f"results written to {saved.folder}")
     return EXIT_OK
 
 
-def _print_comparison(table) -> None:
-    from sim.engine.metrics import HEADLINE
-
+def _print_comparison(table: pd.DataFrame) -> None:
     rows = table[(table.period == "all") & table.metric.isin(HEADLINE)]
     print(f"\n{'option':24s} {'metric':30s} {'base':>10s} {'option':>10s} "
           f"{'difference (95% interval)':>34s}")
@@ -237,103 +212,62 @@ def _print_comparison(table) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.files.writing import check_out
-    from sim.studies.sweep.design import load_sweep
-    from sim.studies.sweep.runner import check_executor, sweep_into
-
-    sweep = load_sweep(args.sweep_file)
-    if args.workers is not None:
-        args.workers = _check_workers(args.workers, tasks=len(sweep.points))
-    check_out(args.out, "sweep")
-    check_executor(args.executor, args.scheduler)
-    points = len(sweep.points)
-    with _progress(points, args.quiet, f"sweep {sweep.spec.name}") as advance:
-        _, written = sweep_into(sweep, args.out, args.executor, args.workers, args.scheduler,
-                                progress=advance)
-    print(f"{points} points, {sweep.spec.reps} replications each; wrote"
+    design = load_sweep(args.sweep_file)
+    points = len(design.points)
+    with _progress(points, args.quiet, f"sweep {design.spec.name}") as advance:
+        saved = api.sweep(design, args.out, args.executor, args.workers, args.scheduler,
+                          progress=advance)
+    written = saved.files
+    print(f"{points} points, {design.spec.reps} replications each; wrote"
           f" {', '.join(p.name for p in written[:4])}{' ...' if len(written) > 4 else ''}"
           f" in {args.out}")
     return EXIT_OK
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    import re
-    import time
-
-    from sim.studies.calibration import fit as cal
-
-    if args.until is not None and not re.fullmatch(r"\d{4}/\d{2}", args.until):
-        raise InputError("not a fiscal year", field="--until", value=args.until,
-                         allowed="a fiscal year such as 2019/20")
-    for name in ("reps", "report_reps", "max_evals"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise InputError("must be at least 1", field=f"--{name.replace('_', '-')}",
-                             value=value, allowed="a whole number >= 1")
-    out = args.out or (cal.DEFAULT_OUT if args.until is None else
-                       cal.DEFAULT_OUT / f"holdout-{args.until.replace('/', '-')}")
-    check_seed = args.seed if args.seed is not None else cal.SEED
-    from sim.engine.run import check_run_size
-
-    check_run_size(args.reps or cal.FIT_REPS, check_seed)
-    from sim.engine.engines import get_engine
-
-    get_engine(args.engine)
     started = time.perf_counter()
-    fit, files = cal.calibrate(
-        args.targets or cal.DEFAULT_TARGETS, out, args.until, args.reps or cal.FIT_REPS,
-        args.report_reps or cal.REPORT_REPS, check_seed, args.engine,
-        args.max_evals or cal.MAX_NFEV,
-        progress=None if args.quiet else (lambda s: print(s, file=sys.stderr)))
-    from sim.outputs.calibration_report import target_table
-
-    table = target_table(fit)
+    defaults = {"reps": FIT_REPS, "report_reps": REPORT_REPS, "seed": SEED,
+                "max_evals": MAX_NFEV}
+    given = {k: getattr(args, k) for k in defaults}
+    saved = api.calibrate(
+        args.targets or DEFAULT_TARGETS, args.out, args.until, engine=args.engine,
+        progress=None if args.quiet else (lambda s: print(s, file=sys.stderr)),
+        **{k: defaults[k] if v is None else v for k, v in given.items()})
+    table = fit_table(saved.result)
     print(f"{int(table['pass'].sum())} of {len(table)} targets within tolerance;"
-          f" {fit.nfev} evaluations in {time.perf_counter() - started:.0f} s")
+          f" {saved.result.nfev} evaluations in {time.perf_counter() - started:.0f} s")
     for _, r in table[~table["pass"]].iterrows():
         print(f"  outside tolerance: {r.target_id} published {r.published:g},"
               f" model {r.model_mean:.4g}")
-    print(f"written to {out}: {', '.join(p.name for p in files)}")
+    print(f"written to {saved.folder}: {', '.join(p.name for p in saved.files)}")
     return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.model.scenario import load_scenario
-
     failed = 0
     for path in args.scenarios:
         try:
-            s = load_scenario(path)
+            s = api.load_scenario(path)
         except InputError as exc:
             failed += 1
-            print(exc.render() if hasattr(exc, "render") else str(exc), file=sys.stderr)
+            print(exc.render(), file=sys.stderr)
         else:
             print(f"{path}: valid (scenario '{s.name}', hash {s.digest()})")
     return EXIT_INPUT if failed else EXIT_OK
 
 
 def cmd_target(args: argparse.Namespace) -> int:
-    import json
-
-    from sim.model.scenario import load_scenario
-    from sim.studies.goal_seek import Lever, Target, goal_seek, parse_at_most
-
-    scenario = load_scenario(args.scenario)
-    target = Target(args.metric, args.year, parse_at_most(args.at_most), args.confidence)
-    if args.out:
-        from sim.files.writing import check_out
-
-        check_out(args.out, "target")
-    engine = args.engine
+    goal = Goal(args.metric, args.year, parse_at_most(args.at_most), args.confidence)
 
     def said(value: float, met: int, reps: int) -> None:
         if not args.quiet:
             print(f"  {args.lever} = {value:g}: {met}/{reps} replications meet the target",
                   file=sys.stderr)
 
-    result = goal_seek(scenario, Lever(args.lever, args.from_date), target, reps=args.reps,
-                       seed=args.seed, engine=engine, step=args.step, low=args.min,
-                       high=args.max, progress=said)
+    saved = api.goal_seek(args.scenario, SearchLever(args.lever, args.from_date), goal,
+                          reps=args.reps, seed=args.seed, engine=args.engine, step=args.step,
+                          low=args.min, high=args.max, out=args.out, progress=said)
+    result = saved.result
     print(result.sentence())
     print(f"\n{args.lever:>20s} {'met':>9s} {'probability (Wilson 95%)':>26s}"
           f" {args.metric + ' mean':>30s}")
@@ -343,83 +277,27 @@ def cmd_target(args: argparse.Namespace) -> int:
               f" {p.metric_mean:30.4g}")
     if result.non_monotone:
         print(f"note: not monotone between {result.non_monotone}")
-    code = EXIT_OK if result.answer is not None else EXIT_TARGET_NOT_MET
-    if args.out:
-        import pandas as pd
-
-        from sim.outputs.run_folder import write_folder
-
-        def fill(staging: Path) -> None:
-            (staging / "target.json").write_text(
-                json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
-            pd.DataFrame([vars(p) for p in result.points]).to_csv(staging / "points.csv",
-                                                                  index=False)
-
-        print(f"results written to {write_folder(args.out, 'target', fill)}")
-    return code
+    if saved.folder is not None:
+        print(f"results written to {saved.folder}")
+    return EXIT_OK if result.answer is not None else EXIT_TARGET_NOT_MET
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
-    from sim.outputs.brief_report import headline_text, write_brief
-    from sim.outputs.run_folder import check_out, default_out
-    from sim.studies.brief import (
-        BriefInputs,
-        default_brief_path,
-        load_brief_config,
-        make_brief,
-        with_overrides,
-    )
-
-    path = args.config or default_brief_path()
-    config = with_overrides(load_brief_config(path), year=args.year,
-                            cost_per_investigator_year_gbp=args.cost_per_investigator,
-                            confidence=args.confidence)
-    if args.no_target:
-        config = config.model_copy(update={"target": None})
-    inputs = BriefInputs.from_config(config, path)
     out = args.out or default_out("brief")
-    check_out(out, "brief")
 
     def said(message: str) -> None:
         if not args.quiet:
             print(f"  {message}", file=sys.stderr)
 
-    brief = make_brief(config, inputs, reps=args.reps, seed=args.seed,
-                       engine=args.engine, progress=said,
-                       argv=["brief", *(f"--{k.replace('_', '-')}={v}" for k, v in
-                                        vars(args).items() if k not in ("handler", "command")
-                                        and v not in (None, False))])
-    out = write_brief(brief, out, path)
-    print(headline_text(brief))
+    saved = api.brief(args.config, reps=args.reps, seed=args.seed, engine=args.engine,
+                      year=args.year, confidence=args.confidence,
+                      cost_per_investigator_year_gbp=args.cost_per_investigator,
+                      with_goal_seek=not args.no_target, out=out, progress=said)
+    out = saved.folder or out
+    print(headline_text(saved.result))
     print(f"brief written to {out / 'brief.html'} and {out / 'brief.md'}"
-          f" ({brief.seconds:.0f} s)")
+          f" ({saved.result.seconds:.0f} s)")
     return EXIT_OK
-
-
-def _check_workers(workers: int, tasks: int | None = None) -> int:
-    """Refuse fewer than 1 worker or more than MAX_WORKERS_PER_CORE per core (a process
-    each: 1,000 would start 1,000 processes, each holding a chunk's memory, for no gain);
-    with `tasks`, the workers that can have one (no idle processes)."""
-    if workers < 1:
-        raise InputError("workers must be at least 1", field="--workers", value=workers,
-                         allowed="a whole number >= 1")
-    cores = os.cpu_count() or 1
-    most = MAX_WORKERS_PER_CORE * cores
-    if workers > most:
-        raise InputError(f"more worker processes than {MAX_WORKERS_PER_CORE} per core (this"
-                         f" machine has {cores}) only add memory", field="--workers",
-                         value=workers, allowed=f"a whole number from 1 to {most}")
-    return min(workers, tasks) if tasks else workers
-
-
-@contextlib.contextmanager
-def _naming(source: Path | str) -> Iterator[None]:
-    """Name the scenario in a refusal that did not say which one (e.g. a memory estimate)."""
-    try:
-        yield
-    except InputError as exc:
-        exc.file = exc.file or str(source)
-        raise
 
 
 class _progress:
@@ -429,20 +307,18 @@ class _progress:
         self.total, self.quiet, self.label = total, quiet, label
 
     def __enter__(self) -> Callable[[int], None]:
-        from tqdm import tqdm
-
         self.bar = tqdm(total=self.total, desc=self.label, unit="step",
                         disable=True if self.quiet else None, file=sys.stderr)
-        return self.bar.update
+        return self.advance
 
-    def __exit__(self, *exc) -> None:
+    def advance(self, steps: int) -> None:
+        self.bar.update(steps)
+
+    def __exit__(self, *exc: object) -> None:
         self.bar.close()
 
 
-def _print_headline(result) -> None:
-    from sim.engine.metrics import HEADLINE
-    from sim.engine.summaries import summary_table
-
+def _print_headline(result: RunResult) -> None:
     table = summary_table(result.measured).set_index("metric")
     rows = [m for m in HEADLINE if m in table.index]
     print(f"\n{result.scenario.name}: {result.reps} replications, seed {result.seed},"
@@ -453,13 +329,25 @@ def _print_headline(result) -> None:
         print(f"{m:34s} {r['mean']:12.4g} {f'{r.p05:.4g} to {r.p95:.4g}':>26s}")
 
 
+def _as_flag(exc: InputError, args: argparse.Namespace | None) -> InputError:
+    """An API refusal of a value given on the command line (no file) names its option as
+    the user typed it (`--chunk-size`, not `chunk_size`)."""
+    flags = getattr(args, "flags", None) or {}
+    if exc.file is None and exc.field in flags:
+        exc.field = flags[exc.field]
+    return exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = None
     try:
         args = parser.parse_args(argv)
-        return args.handler(args)
+        with recording_command(argv):
+            return int(args.handler(args))
     except InputError as exc:
-        print(f"ccsim: error: {exc.render()}", file=sys.stderr)
+        print(f"ccsim: error: {_as_flag(exc, args).render()}", file=sys.stderr)
         return EXIT_INPUT
     except WriteError as exc:
         print(f"ccsim: error: {exc}", file=sys.stderr)

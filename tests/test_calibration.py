@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+import sim.api
 from sim.cli import main
 from sim.model.scenario import scenario_from_dict
 from sim.studies.calibration import fit as cal
@@ -44,7 +45,7 @@ def test_targets_cite_only_published_figures() -> None:
 def test_targets_resolve_to_model_statistics() -> None:
     """Every target names a metric and period that the calibration variant reports."""
     targets = load_targets(cal.DEFAULT_TARGETS)
-    problem = cal.Problem(cal.base_dict(), cal.PARAMS, targets, targets, reps=1)
+    problem = cal.Problem(cal.base_scenario(), cal.PARAMS, targets, targets, reps=1)
     ev = problem.evaluate(np.array([p.initial for p in cal.PARAMS]))
     for t in targets:
         assert ev.values[t.target_id].shape == (1,), t.target_id
@@ -52,7 +53,7 @@ def test_targets_resolve_to_model_statistics() -> None:
 
 def test_recovers_a_known_parameter_from_synthetic_targets() -> None:
     """Targets made by the model at effort 150 days: the fit from 185 finds 150 again."""
-    base = copy.deepcopy(baseline_dict())
+    base = scenario_from_dict(copy.deepcopy(baseline_dict()))
     variant = {"name": "tiny", "start": "2019-04-01", "horizon_years": 2, "warmup_years": 1,
                "demand": {"elasticity": 0.0}}
     param = cal.Param("psu_effort", {"pools.psu.investigation_days.complaints.mean": 1},
@@ -86,7 +87,7 @@ def test_regime_change_is_in_the_variant_only() -> None:
     """The variant takes the pre-2020 values and a lever from February 2020 restores the
     post-2020 ones; the baseline keeps the post-2020 values and gets no lever."""
     targets = load_targets(cal.DEFAULT_TARGETS)
-    problem = cal.Problem(cal.base_dict(), cal.PARAMS, targets, targets, reps=1)
+    problem = cal.Problem(cal.base_scenario(), cal.PARAMS, targets, targets, reps=1)
     theta = np.array([p.initial for p in cal.PARAMS])
     names = [p.name for p in cal.PARAMS]
     theta[names.index("psu_effort_complaints")] = 200.0
@@ -198,8 +199,9 @@ def test_calibrate_rejects_a_bad_year(capsys) -> None:
 @pytest.mark.slow
 def test_calibrate_reproduces_the_shipped_fit(tmp_path: Path) -> None:
     settings = json.loads((SHIPPED / "calibration.json").read_text())
-    fit, _ = cal.calibrate(out_dir=tmp_path, reps=settings["fit_reps"],
-                           report_reps=settings["report_reps"], seed=settings["seed"],
-                           engine=settings["engine"], max_nfev=settings["max_nfev"])
+    fit = sim.api.calibrate(out=tmp_path, reps=settings["fit_reps"],
+                            report_reps=settings["report_reps"], seed=settings["seed"],
+                            engine=settings["engine"],
+                            max_evals=settings["max_nfev"]).result
     shipped = pd.read_csv(SHIPPED / "parameters.csv")
     np.testing.assert_allclose(fit.theta, shipped.estimate.to_numpy(), rtol=1e-9)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim import api
 from sim.engine.run import run_scenario
 from sim.errors import InputError
 from sim.model.scenario import Scenario, load_scenario, scenario_from_dict
@@ -67,7 +68,7 @@ def test_scenarios_with_other_calendars_are_refused() -> None:
     a = scenario_from_dict(small_dict(horizon_years=1))
     b = scenario_from_dict(small_dict(horizon_years=2))
     with pytest.raises(InputError, match="start date and horizon must match"):
-        compare([a, b], reps=1, seed=1)
+        api.compare([a, b], reps=1, seed=1)
 
 
 @pytest.mark.parametrize("engine", ["des", "mc"])

@@ -74,7 +74,7 @@ def command_args(command: str, scenario: Path, sweep_file: Path, out: Path) -> l
         "run": ["run", str(scenario), "--reps", "1"],
         "compare": ["compare", str(scenario), str(scenario), "--reps", "1"],
         "sweep": ["sweep", str(sweep_file), "--executor", "serial"],
-        "brief": ["brief", "--no-target", "--reps", "1"],
+        "brief": ["brief", "--no-target", "--reps", "2"],
         "target": ["target", str(scenario), "--lever", "pools.iopc.staff", "--metric",
                    "iopc.open_over_12m.end", "--year", "2021/22", "--at-most", "100",
                    "--reps", "1"],
@@ -82,10 +82,10 @@ def command_args(command: str, scenario: Path, sweep_file: Path, out: Path) -> l
     }[command] + ["--out", str(out), "--quiet"]
 
 
-WORK = {"run": ["sim.engine.run.run_scenario"], "compare": ["sim.studies.compare.compare"],
-        "sweep": ["sim.studies.sweep.runner.run_sweep"],
-        "brief": ["sim.studies.brief.make_brief"],
-        "target": ["sim.studies.goal_seek.goal_seek"],
+WORK = {"run": ["sim.api.run_scenario"], "compare": ["sim.api.compare_runs"],
+        "sweep": ["sim.outputs.sweep_folder.run_sweep"],
+        "brief": ["sim.api.make_brief"],
+        "target": ["sim.api.seek"],
         "calibrate": ["sim.studies.calibration.fit.fit"]}
 
 
@@ -182,7 +182,7 @@ def test_the_working_folder_and_impossible_names_are_refused(value: str, scenari
     work = tmp_path / "work"
     before = user_folder(work)
     monkeypatch.chdir(work)
-    no_work(monkeypatch, "sim.engine.run.run_scenario")
+    no_work(monkeypatch, "sim.api.run_scenario")
     out = str(work) if value == "CWD" else value
     assert main(["run", str(scenario), "--reps", "1", "--out", out, "--quiet"]) == EXIT_INPUT
     err = capsys.readouterr().err
@@ -192,7 +192,7 @@ def test_the_working_folder_and_impossible_names_are_refused(value: str, scenari
 
 def test_a_file_or_a_link_as_out_is_refused(scenario: Path, tmp_path: Path,
                                             monkeypatch) -> None:
-    no_work(monkeypatch, "sim.engine.run.run_scenario")
+    no_work(monkeypatch, "sim.api.run_scenario")
     target = tmp_path / "real"
     user_folder(target)
     (tmp_path / "link").symlink_to(target)
@@ -262,7 +262,7 @@ def test_runs_started_at_once_into_one_results_folder_all_succeed(scenario: Path
 
 def test_a_second_sweep_on_the_same_folder_is_refused(sweep_file: Path, tmp_path: Path,
                                                       capsys) -> None:
-    from sim.studies.sweep.runner import sweep_folder
+    from sim.outputs.sweep_folder import sweep_folder
 
     out = tmp_path / "sw"
     with sweep_folder(out):  # another sweep holds the folder
@@ -386,7 +386,8 @@ def test_ctrl_c_stops_a_run_and_its_workers_at_once(scenario: Path, tmp_path: Pa
                              "--out", str(tmp_path / "o"), "--quiet"], cwd=ROOT,
                             start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            # a background shell starts children ignoring SIGINT: undo it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
     parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + 30
     while len(workers := parent.children(recursive=True)) < 2:

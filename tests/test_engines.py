@@ -23,8 +23,8 @@ from scipy import stats
 from sim.engine.cases import draw_replication
 from sim.engine.engines import get_engine
 from sim.engine.records import TIME_FIELDS
+from sim.engine.regimes import Regimes
 from sim.engine.run import run_scenario
-from sim.model.levers import Regimes
 from sim.model.scenario import scenario_from_dict
 from sim.model.timeline import Timeline
 from tests.conftest import small_dict
@@ -94,8 +94,8 @@ def _agreement(scenario, reps: int) -> list[str]:
     des = run_scenario(scenario, reps, seed=11, engine="des").measured.summary
     mc = run_scenario(scenario, reps, seed=12, engine="mc").measured.summary
     p_values = {}
-    for metric, a in des.items():
-        a, b = a[~np.isnan(a)], mc[metric][~np.isnan(mc[metric])]
+    for metric, values in des.items():
+        a, b = values[~np.isnan(values)], mc[metric][~np.isnan(mc[metric])]
         if min(a.size, b.size) < 3 or (np.ptp(a) == 0 and np.ptp(b) == 0):
             continue  # no variation (e.g. a metric that is structurally zero)
         p_values[metric] = stats.ttest_ind(a, b, equal_var=False).pvalue

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
+import sim.api
 import sim.engine.run
 import sim.studies.parameter_uncertainty
 import sim.studies.sweep.runner
@@ -127,13 +128,13 @@ def test_absurd_workers_are_refused_and_idle_ones_not_started(tmp_path, capsys,
     refused(capsys, ("field '--workers'", "got: 1000", "4 per core", "a whole number from 1"),
             "sweep", path, "--out", tmp_path / "out", "--workers", "1000", "--quiet")
     asked = []
-    real = sim.studies.sweep.runner.sweep_into
+    real = sim.api.sweep_into
 
     def spy(sweep, out, executor, workers, *args, **kwargs):
         asked.append(workers)
         return real(sweep, out, executor, workers, *args, **kwargs)
 
-    monkeypatch.setattr(sim.studies.sweep.runner, "sweep_into", spy)
+    monkeypatch.setattr(sim.api, "sweep_into", spy)
     code, err = cli(capsys, "sweep", path, "--out", tmp_path / "out", "--workers", "2",
                     "--executor", "serial", "--quiet")
     assert code == 0, err
@@ -474,13 +475,13 @@ def test_parameter_draws_run_in_planned_chunks_with_the_same_results(monkeypatch
     whole = sim.studies.parameter_uncertainty.run_with_parameter_uncertainty(
         s, 6, 3, "mc", CALIBRATION, reps_per_draw=6)
     sizes = []
-    real = sim.studies.parameter_uncertainty.run_chunk
+    real = sim.engine.run.run_chunk
 
-    def counted(scenario, timeline, regimes, seed, engine, chunk):
+    def counted(scenario, timeline, regimes, chunk, seed, engine):
         sizes.append(len(chunk))
-        return real(scenario, timeline, regimes, seed, engine, chunk)
+        return real(scenario, timeline, regimes, chunk, seed, engine)
 
-    monkeypatch.setattr(sim.studies.parameter_uncertainty, "run_chunk", counted)
+    monkeypatch.setattr(sim.engine.run, "run_chunk", counted)
     monkeypatch.setattr(sim.engine.run, "MAX_CHUNK", 2)
     split = sim.studies.parameter_uncertainty.run_with_parameter_uncertainty(
         s, 6, 3, "mc", CALIBRATION, reps_per_draw=6)

@@ -31,7 +31,8 @@ BUILD_INPUTS = ("pyproject.toml", "README.md", "sim", *SHIPPED_FOLDERS)
 
 def _checked(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     """Run a command; a failure shows its output (the reason the install or run broke)."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, **kwargs)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+                          **kwargs)
     assert proc.returncode == 0, f"{cmd} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
     return proc
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from sim.engine.cases import draw_replication
+from sim.engine.regimes import Regimes
 from sim.errors import ScenarioError
-from sim.model.levers import Regimes, blend, lever_fraction
+from sim.model.levers import blend, lever_fraction
 from sim.model.scenario import scenario_from_dict
 from sim.model.timeline import Timeline
 from tests.conftest import small_dict

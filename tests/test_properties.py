@@ -34,8 +34,8 @@ from sim.engine.cases import HEARING, POOL_CODE, draw_replication
 from sim.engine.engines import get_engine
 from sim.engine.metrics import measure
 from sim.engine.records import TIME_FIELDS
+from sim.engine.regimes import Regimes
 from sim.model.capacity import slot_schedule
-from sim.model.levers import Regimes
 from sim.model.scenario import POOLS, STREAMS, Scenario, scenario_from_dict
 from sim.model.timeline import DAYS_PER_YEAR, Timeline
 from tests.conftest import baseline_dict
@@ -95,7 +95,7 @@ def pool() -> st.SearchStrategy[dict]:
 
 
 def per_pool(values=share) -> st.SearchStrategy[dict]:
-    return st.fixed_dictionaries({p: values for p in POOLS})
+    return st.fixed_dictionaries(dict.fromkeys(POOLS, values))
 
 
 @st.composite
@@ -120,7 +120,7 @@ def scenarios(draw) -> Scenario:
     d["cps"] = {"referral_share": draw(per_pool()), "decision_days": draw(distribution(90)),
                 "charge_share": draw(share), "trial_days": draw(distribution(120)),
                 "conviction_share": draw(share)}
-    outcome = st.fixed_dictionaries({r: share for r in ("meeting", "hearing", "accelerated")})
+    outcome = st.fixed_dictionaries(dict.fromkeys(("meeting", "hearing", "accelerated"), share))
     d["proceedings"] = {
         "case_to_answer": draw(per_pool()),
         "route": draw(simplex(["meeting", "hearing", "accelerated"])),

@@ -10,7 +10,7 @@ import yaml
 
 from sim.cli import main
 from sim.errors import InputError
-from sim.studies.sweep.analysis import analyse
+from sim.outputs.sweep_folder import write_analysis
 from sim.studies.sweep.design import load_sweep
 from sim.studies.sweep.runner import PointStore, plan, run_sweep
 from tests.conftest import small_dict
@@ -94,7 +94,7 @@ def test_cli_sweep_writes_analysis(tmp_path: Path) -> None:
 def test_grid_analysis_charts(tmp_path: Path) -> None:
     sweep = load_sweep(write_sweep(tmp_path, GRID, reps=1))
     table = run_sweep(sweep, tmp_path / "g", "serial")
-    written = analyse(sweep, table, tmp_path / "g")
+    written = write_analysis(sweep, table, tmp_path / "g")
     assert any(p.name.startswith("grid_") for p in written)
 
 

@@ -17,8 +17,8 @@ from sim.errors import InputError
 from sim.model.scenario import scenario_from_dict
 from sim.model.timeline import Timeline
 from sim.studies.goal_seek import (
-    Lever,
-    Target,
+    Goal,
+    SearchLever,
     brute_force,
     goal_seek,
     parse_at_most,
@@ -56,22 +56,33 @@ def test_at_most_accepts_numbers_and_baseline_years() -> None:
     with pytest.raises(InputError, match="at-most"):
         parse_at_most("lots")
     with pytest.raises(InputError, match="confidence"):
-        Target(METRIC, "2021/22", 1.0, confidence=1.0)
+        Goal(METRIC, "2021/22", 1.0, confidence=1.0)
 
 
 def test_a_steps_lever_sets_a_new_step_from_its_date() -> None:
     """Steps before the date are kept; those on or after it are replaced by one step."""
     data = {"pools": {"iopc": {"staff": [{"from": "2018-04-01", "value": 45},
                                          {"from": "2023-04-01", "value": 41}]}}}
-    lever = Lever("pools.iopc.staff", dt.date(2022, 4, 1))
+    lever = SearchLever("pools.iopc.staff", dt.date(2022, 4, 1))
     assert lever.current(data, dt.date(2021, 4, 1)) == 45
-    out = lever.applied(data, 60, dt.date(2021, 4, 1))
-    assert out["pools"]["iopc"]["staff"] == [{"from": "2018-04-01", "value": 45},
-                                             {"from": "2022-04-01", "value": 60}]
+    out = lever.changes(data, 60, dt.date(2021, 4, 1))
+    assert out == {"pools.iopc.staff": [{"from": "2018-04-01", "value": 45},
+                                        {"from": "2022-04-01", "value": 60}]}
     assert data["pools"]["iopc"]["staff"][1]["value"] == 41, "the input is not mutated"
-    scalar = Lever("pools.iopc.cases_per_staff").applied({"pools": {"iopc": {
+    scalar = SearchLever("pools.iopc.cases_per_staff").changes({"pools": {"iopc": {
         "cases_per_staff": 2}}}, 2.5, dt.date(2021, 4, 1))
-    assert scalar["pools"]["iopc"]["cases_per_staff"] == 2.5
+    assert scalar == {"pools.iopc.cases_per_staff": 2.5}
+
+
+def test_a_steps_lever_with_a_wildcard_sets_each_list_from_its_own_steps() -> None:
+    data = {"pools": {"dps": {"staff": [{"from": "2018-04-01", "value": 10}]},
+                      "psu": {"staff": [{"from": "2018-04-01", "value": 20}]}}}
+    lever = SearchLever("pools.*.staff", dt.date(2022, 4, 1))
+    assert lever.changes(data, 30, dt.date(2021, 4, 1)) == {
+        "pools.dps.staff": [{"from": "2018-04-01", "value": 10},
+                            {"from": "2022-04-01", "value": 30}],
+        "pools.psu.staff": [{"from": "2018-04-01", "value": 20},
+                            {"from": "2022-04-01", "value": 30}]}
 
 
 # --------------------------------------------------------------------------- the search
@@ -101,7 +112,7 @@ def _fake_world(n: int, seed: int = 0):
 def test_bisection_finds_the_quantile_of_per_replication_thresholds(n, confidence) -> None:
     thresholds, run = _fake_world(n)
     s = scenario_from_dict(small_dict())
-    r = goal_seek(s, Lever("pools.iopc.staff"), Target(METRIC, "2021/22", 0.0, confidence),
+    r = goal_seek(s, SearchLever("pools.iopc.staff"), Goal(METRIC, "2021/22", 0.0, confidence),
                   reps=n, seed=1, run=run)
     ordered = np.sort(thresholds)
     k = math.ceil(confidence * n)
@@ -117,7 +128,7 @@ def test_bisection_finds_the_quantile_of_per_replication_thresholds(n, confidenc
 def test_an_unreachable_target_is_reported_not_invented() -> None:
     _, run = _fake_world(20)
     s = scenario_from_dict(small_dict())
-    r = goal_seek(s, Lever("pools.iopc.staff"), Target(METRIC, "2021/22", -1.0, 0.8),
+    r = goal_seek(s, SearchLever("pools.iopc.staff"), Goal(METRIC, "2021/22", -1.0, 0.8),
                   reps=20, seed=1, high=80, run=run)
     assert r.answer is None and r.high == 80
     assert "not met" in r.sentence()
@@ -141,7 +152,7 @@ def test_goal_seek_agrees_with_a_brute_force_scan_of_the_des() -> None:
     iopc["investigation_days"] = {k: {"dist": "lognormal", "mean": 300, "cv": 0.5}
                                   for k in ("complaints", "conduct")}
     s = scenario_from_dict(d)
-    lever, reps, seed = Lever("pools.iopc.staff"), 6, 11
+    lever, reps, seed = SearchLever("pools.iopc.staff"), 6, 11
     runs: dict[str, object] = {}
 
     def shared(scenario, r, sd, engine):
@@ -151,10 +162,10 @@ def test_goal_seek_agrees_with_a_brute_force_scan_of_the_des() -> None:
         return runs[key]
 
     grid = [20.0 + 10 * i for i in range(7)]
-    ends = [shared(scenario_from_dict(lever.applied(s.to_dict(), x, s.start)), reps, seed,
-                   "des").measured.yearly[METRIC][:, 0].mean() for x in (grid[0], grid[-1])]
+    ends = [shared(lever.scenario_at(s, x), reps, seed, "des").measured.yearly[METRIC][:, 0].mean()
+            for x in (grid[0], grid[-1])]
     assert ends[0] > ends[1] + 4, f"capacity should matter here: {ends}"
-    target = Target(METRIC, "2021/22", (ends[0] + ends[1]) / 2, confidence=0.6)
+    target = Goal(METRIC, "2021/22", (ends[0] + ends[1]) / 2, confidence=0.6)
     scan = brute_force(s, lever, target, grid, reps=reps, seed=seed, engine="des", run=shared)
     assert scan[grid[0]] < target.confidence <= scan[grid[-1]], f"a poor test grid: {scan}"
     expected = min(x for x in grid if scan[x] >= target.confidence - 1e-12)

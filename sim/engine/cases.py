@@ -15,21 +15,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from functools import partial
 
 import numpy as np
 
 from sim.engine.randomness import Streams
+from sim.engine.regimes import Regimes
 from sim.model.demand import monthly_expected_cases, place_in_months
 from sim.model.distributions import Distribution
-from sim.model.levers import Regimes
 from sim.model.scenario import POOLS, STREAMS, Scenario
 from sim.model.timeline import Timeline
 
 OUTCOMES = ("outside_schedule3", "otherwise", "reflective_practice", "psu", "dps", "iopc")
 INVESTIGATIVE = ("psu", "dps", "iopc")  # outcomes that become individual cases
 
-NO_POOL, IOPC, DPS, PSU = -1, 0, 1, 2
-POOL_CODE = {"iopc": IOPC, "dps": DPS, "psu": PSU}
+#: a case's pool as a number: its position in `POOLS`, the order the engines index pools in
+#: (add a pool to `POOLS` and every code follows); NO_POOL for a case no pool investigates
+POOL_CODE = {name: code for code, name in enumerate(POOLS)}
+IOPC, DPS, PSU = POOL_CODE["iopc"], POOL_CODE["dps"], POOL_CODE["psu"]
+NO_POOL = -1
 NO_ROUTE, MEETING, HEARING, ACCELERATED = -1, 0, 1, 2
 ROUTES = ("meeting", "hearing", "accelerated")
 NOT_HELD, SUSPENDED, RESTRICTED = 0, 1, 2
@@ -150,12 +154,12 @@ def _draw_arrivals(scenario: Scenario, timeline: Timeline, rng: Streams, regimes
     days, streams, kinds = [], [], []
     for s, name in enumerate(STREAMS):
         demand = getattr(scenario.demand, name)
-        expected = regimes.cached(f"expected.{name}", lambda d=demand: monthly_expected_cases(
-            d, scenario, timeline))
+        expected = regimes.cached(f"expected.{name}", partial(monthly_expected_cases, demand,
+                                                              scenario, timeline))
         cases[s] = rng["arrivals"].poisson(expected)
         extra = demand.allegations_per_case - 1.0
         allegations[s] = cases[s] + rng["allegations"].poisson(cases[s] * extra)
-        table = regimes.cached(f"outcomes.{name}", lambda n=name: _outcome_table(regimes, n))
+        table = regimes.cached(f"outcomes.{name}", partial(_outcome_table, regimes, name))
         if len(regimes.scenarios) == 1:
             outcomes[s] = rng["assessment"].multinomial(cases[s], table[0]).T
         else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 
@@ -162,6 +163,13 @@ class _Periods:
         """Report month of each time in [0, horizon)."""
         return self.month_of_day[t.astype(np.int64)]
 
+    @overload
+    def by_month(self, t: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, None]: ...
+
+    @overload
+    def by_month(self, t: np.ndarray, mask: np.ndarray,
+                 values: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
     def by_month(self, t: np.ndarray, mask: np.ndarray,
                  values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Events (and the sum of `values` over them) per replication and report month."""
@@ -300,8 +308,8 @@ def _volumes(out: Measured, r: Records, timeline: Timeline, p: _Periods, years: 
     }
     names = {"complaints.cases": "complaints.cases_per_year",
              "conduct.cases": "conduct.cases_per_year", "allegations": "allegations.per_year"}
-    for monthly_name, counts in series.items():
-        counts = counts.astype(float)
+    for monthly_name, raw in series.items():
+        counts = raw.astype(float)
         out.monthly[monthly_name] = counts
         out.summary[names[monthly_name]] = counts.sum(axis=1) / years
         out.yearly[names[monthly_name]] = p.to_years(counts)

@@ -15,16 +15,16 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from functools import partial
+from typing import Any
 
 from sim.engine.cases import draw_replication
 from sim.engine.engines import DEFAULT_ENGINE, get_engine
 from sim.engine.metrics import Measured, measure
+from sim.engine.regimes import Regimes
 from sim.errors import InputError
-from sim.model.levers import Regimes
 from sim.model.scenario import Scenario
 from sim.model.timeline import Timeline
 from sim.version import __version__
@@ -35,6 +35,11 @@ BYTES_PER_CASE = 200  # records (12 times, 8 flags) plus draws and working copie
 MEMORY_BUDGET_BYTES = 2 * 2**30  # per chunk of replications
 MAX_CHUNK = 200  # replications at once: arrays stay under glibc's 32 MiB mmap threshold, so reused
 MEMORY_SHARE = 0.75  # of the machine's memory a whole run may plan to use
+MAX_WORKERS_PER_CORE = 4  # more processes than this only add memory: each holds a chunk
+
+
+#: where a run's fitted parameters come from, when they are the scenario's own values
+OWN_PARAMETERS = "the scenario's own values"
 
 
 @dataclass
@@ -48,21 +53,40 @@ class RunResult:
     started: str
     finished: str
     version: str = __version__
+    #: the scenario's own values, or how they were drawn (`--parameter-uncertainty`)
+    parameters: str = OWN_PARAMETERS
 
-    def manifest(self) -> dict:
+    def identity(self) -> dict[str, Any]:
+        """What makes this run's numbers: the scenario (name, hash), how it was run (engine,
+        replications, seed), where its parameters came from, and when."""
         return {
             "scenario_name": self.scenario.name,
             "scenario_hash": self.scenario.digest(),
             "engine": self.engine,
             "reps": self.reps,
             "seed": self.seed,
+            "parameters": self.parameters,
             "version": self.version,
             "started": self.started,
             "finished": self.finished,
+        }
+
+    def manifest(self) -> dict[str, Any]:
+        """The identity, how to rerun one replication, and the whole resolved scenario."""
+        return {
+            **self.identity(),
             "rerun_one_replication":
                 "sim.engine.cases.draw_replication(scenario, timeline, seed, r)",
             "scenario": self.scenario.to_dict(),
         }
+
+
+@dataclass(frozen=True)
+class Group:
+    """Replications that follow one scenario: all of a run's, or one parameter draw's."""
+
+    scenario: Scenario
+    reps: range
 
 
 def expected_cases_per_replication(scenario: Scenario) -> float:
@@ -80,8 +104,8 @@ def expected_cases_per_replication(scenario: Scenario) -> float:
 
 
 def plan_chunks(scenario: Scenario, reps: int, chunk_size: int | None = None) -> list[range]:
-    """Split replications into chunks that fit the memory budget."""
-    check_run_size(reps)
+    """Split replications into chunks that fit the memory budget; refuse (InputError) a run
+    too big for it or for this machine."""
     per_rep = max(expected_cases_per_replication(scenario) * BYTES_PER_CASE, 1.0)
     if chunk_size is None:
         chunk_size = int(max(1, min(reps, MEMORY_BUDGET_BYTES // per_rep, MAX_CHUNK)))
@@ -119,15 +143,53 @@ def physical_memory_bytes() -> float:
         return float("inf")
 
 
-def check_run_size(reps: int, seed: int = 0, *, reps_field: str = "reps",
-                   seed_field: str = "seed") -> None:
-    """Replications and seed in range, named as the caller's user wrote them."""
+def check_run_size(reps: int, seed: int = 0) -> None:
+    """Replications and seed in range."""
     if not 1 <= reps <= MAX_REPS:
-        raise InputError("replications out of range", field=reps_field, value=reps,
+        raise InputError("replications out of range", field="reps", value=reps,
                          allowed=f"a whole number from 1 to {MAX_REPS:,}")
     if not 0 <= seed <= MAX_SEED:
-        raise InputError("seed out of range", field=seed_field, value=seed,
+        raise InputError("seed out of range", field="seed", value=seed,
                          allowed=f"a whole number from 0 to {MAX_SEED}")
+
+
+def check_workers(workers: int, tasks: int | None = None) -> int:
+    """Refuse fewer than 1 worker or more than MAX_WORKERS_PER_CORE per core (a process
+    each: 1,000 would start 1,000 processes, each holding a chunk's memory, for no gain);
+    with `tasks`, the workers that can have one (no idle processes)."""
+    if workers < 1:
+        raise InputError("workers must be at least 1", field="workers", value=workers,
+                         allowed="a whole number >= 1")
+    cores = os.cpu_count() or 1
+    most = MAX_WORKERS_PER_CORE * cores
+    if workers > most:
+        raise InputError(f"more worker processes than {MAX_WORKERS_PER_CORE} per core (this"
+                         f" machine has {cores}) only add memory", field="workers",
+                         value=workers, allowed=f"a whole number from 1 to {most}")
+    return min(workers, tasks) if tasks else workers
+
+
+def check_run(scenarios: Sequence[Scenario], reps: int, seed: int, engine: str = DEFAULT_ENGINE,
+              chunk_size: int | None = None, workers: int = 1,
+              sources: Sequence[str] | None = None) -> None:
+    """Every input of a run, checked once before any simulation (`sim.api` calls it; the
+    engine layer below trusts its inputs): replications and seed in range, a chunk size and
+    workers that make sense, an engine that supports each scenario, and memory for each.
+    A refusal about a scenario names it by its entry in `sources` (its file)."""
+    check_run_size(reps, seed)
+    if chunk_size is not None and chunk_size < 1:
+        raise InputError("chunk size must be positive", field="chunk_size", value=chunk_size,
+                         allowed="a whole number >= 1")
+    check_workers(workers)
+    simulator = get_engine(engine)
+    for i, scenario in enumerate(scenarios):
+        try:
+            simulator.check(scenario)
+            plan_chunks(scenario, reps, chunk_size)
+        except InputError as exc:
+            if sources is not None:
+                exc.file = exc.file or sources[i]
+            raise
 
 
 def run_scenario(
@@ -138,57 +200,74 @@ def run_scenario(
     chunk_size: int | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
+    groups: Sequence[Group] | None = None,
+    parameters: str = OWN_PARAMETERS,
 ) -> RunResult:
-    """Simulate `reps` replications and measure every metric for each.
+    """Simulate `reps` replications and measure every metric for each: the one run loop.
 
-    With `workers` > 1, chunks run in that many processes; the results are identical
-    (each replication has its own random streams), only sooner.
+    `groups` give replications scenarios of their own (parameter uncertainty: one drawn
+    scenario per group); by default every replication runs `scenario`. With `workers` > 1,
+    chunks run in that many processes; the results are identical (each replication has its
+    own random streams, whatever chunk or process runs it), only sooner. Inputs are checked
+    by `check_run` first.
     """
-    check_run_size(reps, seed)
-    get_engine(engine, scenario)  # refuse an unknown engine or unsupported feature up front
-    timeline = Timeline.for_scenario(scenario)
-    regimes = Regimes.for_scenario(scenario, timeline)
+    groups = list(groups) if groups is not None else [Group(scenario, range(reps))]
     started = _now()
-    chunks = plan_chunks(scenario, reps, chunk_size)
-    if workers > 1 and len(chunks) < workers and chunk_size is None:
-        chunks = plan_chunks(scenario, reps, -(-reps // workers))
-    job = partial(run_chunk, scenario, timeline, regimes, seed, engine)
-    if workers > 1 and len(chunks) > 1:
-        parts = _in_processes(job, chunks, workers, progress)
+    jobs = [job for group in groups
+            for job in _jobs(group, chunk_size, workers if len(groups) == 1 else 1)]
+    if workers > 1 and len(jobs) > 1:
+        parts = _in_processes(jobs, seed, engine, workers, progress)
     else:
         parts = []
-        for chunk in chunks:
-            parts.append(job(chunk))
+        for job in jobs:
+            parts.append(run_chunk(*job, seed, engine))
             if progress:
-                progress(len(chunk))
-    return RunResult(scenario, timeline, engine, reps, seed, Measured.concat(parts),
-                     started, _now())
+                progress(len(job[-1]))
+    return RunResult(scenario, Timeline.for_scenario(scenario), engine, reps, seed,
+                     Measured.concat(parts), started, _now(), parameters=parameters)
 
 
-def run_chunk(scenario: Scenario, timeline: Timeline, regimes: Regimes, seed: int,
-              engine: str, chunk: range) -> Measured:
+Job = tuple[Scenario, Timeline, Regimes, range]
+
+
+def _jobs(group: Group, chunk_size: int | None, workers: int) -> list[Job]:
+    """The chunks of a group's replications, each with what its simulation needs; spread
+    over the workers when the default chunks would leave some idle."""
+    timeline = Timeline.for_scenario(group.scenario)
+    regimes = Regimes.for_scenario(group.scenario, timeline)
+    n = len(group.reps)
+    chunks = plan_chunks(group.scenario, n, chunk_size)
+    if workers > 1 and len(chunks) < workers and chunk_size is None:
+        chunks = plan_chunks(group.scenario, n, -(-n // workers))
+    first = group.reps.start
+    return [(group.scenario, timeline, regimes, range(first + c.start, first + c.stop))
+            for c in chunks]
+
+
+def run_chunk(scenario: Scenario, timeline: Timeline, regimes: Regimes, chunk: range,
+              seed: int, engine: str) -> Measured:
     """Draw, simulate and measure the replications in `chunk` (numbers, not positions)."""
     draws = [draw_replication(scenario, timeline, seed, r, regimes) for r in chunk]
     records = get_engine(engine).simulate(scenario, timeline, draws)
     return measure(records, scenario, timeline)
 
 
-def _in_processes(job: Callable[[range], Measured], chunks: list[range], workers: int,
+def _in_processes(jobs: list[Job], seed: int, engine: str, workers: int,
                   progress: Callable[[int], None] | None) -> list[Measured]:
     parts: dict[int, Measured] = {}
     context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context,
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(job, chunk): i for i, chunk in enumerate(chunks)}
+        futures = {pool.submit(run_chunk, *job, seed, engine): i for i, job in enumerate(jobs)}
         try:
             for future in as_completed(futures):
                 parts[futures[future]] = future.result()
                 if progress:
-                    progress(len(chunks[futures[future]]))
+                    progress(len(jobs[futures[future]][-1]))
         except BaseException:
             stop_pool(pool)
             raise
-    return [parts[i] for i in range(len(chunks))]
+    return [parts[i] for i in range(len(jobs))]
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -243,5 +322,6 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["RunResult", "check_run_size", "die_with_parent", "plan_chunks", "run_chunk",
-           "run_scenario", "stop_pool"]
+__all__ = ["OWN_PARAMETERS", "Group", "RunResult", "check_run", "check_run_size",
+           "check_workers", "die_with_parent", "plan_chunks", "run_chunk", "run_scenario",
+           "stop_pool"]

@@ -57,7 +57,8 @@ LAYOUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                "plots/", "plots/*.png")),
     "target": (("target.json",), ("target.json", "points.csv")),
     "sweep": (("points/",),
-              ("results.parquet", "summary.csv", "sensitivity.csv", "plots/", "plots/*.png")),
+              ("results.parquet", "summary.csv", "sensitivity.csv", "manifest.json", "plots/",
+               "plots/*.png")),
     "calibrate": (("calibration.json",),
                   ("fitted.yaml", "parameters.csv", "covariance.csv", "report.csv",
                    "published_vs_modelled.png", "calibration.json", "report.html",
@@ -78,7 +79,8 @@ class WriteError(Exception):
     def __init__(self, path: str | Path, error: BaseException, kept: str = "") -> None:
         if isinstance(error, WriteError):
             error = error.error  # the first path named is the one the user gave
-        self.path, self.error, self.kept = str(path), error, kept
+        self.path, self.kept = str(path), kept
+        self.error: BaseException = error
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         super().__init__(f"cannot write {self.path}: {reason}" + (f"; {kept}" if kept else ""))
 
@@ -248,7 +250,7 @@ def _ours(rel: str, patterns: set[str]) -> bool:
     if rel == MARKER or _matches(rel, patterns) or _matches(rel, (".ccsim-probe-*/",)):
         return True
     tmp = _TMP.fullmatch(rel)  # a file a killed write left under its temporary name
-    return bool(tmp) and _matches(tmp["dir"] + tmp["name"], patterns)
+    return tmp is not None and _matches(tmp["dir"] + tmp["name"], patterns)
 
 
 def _listed(record: dict) -> set[str]:

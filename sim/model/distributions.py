@@ -13,13 +13,13 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from sim.model.frozen import Frozen
 
 # Bounds that keep every draw finite: far outside any real case, inside what float64 and
 # numpy's samplers handle (a cv of 1e-200 divides by zero in the gamma's shape, 1e200
@@ -77,8 +77,7 @@ Cv = Annotated[float, Number, Field(gt=0, le=MAX_CV, allow_inf_nan=False),
 Weight = Annotated[float, Number, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False)]
 
 
-class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Dist(Frozen):
 
     @property
     def mean(self) -> float:
@@ -123,7 +122,6 @@ class Exponential(_Dist):
     dist: Literal["exponential"]
     mean_: PositiveDays = Field(alias="mean")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @property
     def mean(self) -> float:
@@ -144,7 +142,6 @@ class _MeanCv(_Dist):
     mean_: PositiveDays = Field(alias="mean")
     cv: Cv = Field(description="coefficient of variation: standard deviation / mean")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @property
     def mean(self) -> float:

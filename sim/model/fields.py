@@ -20,6 +20,7 @@ def _walk(node: Any, parts: list[str]) -> Iterator[tuple[Any, Any]]:
     if not parts:
         return
     head, *rest = parts
+    keys: list[Any]
     if isinstance(node, list):
         wanted = range(len(node)) if head == "*" else [int(head)] if head.isdigit() else []
         keys = [k for k in wanted if k < len(node)]
@@ -32,6 +33,27 @@ def _walk(node: Any, parts: list[str]) -> Iterator[tuple[Any, Any]]:
             yield from _walk(node[k], rest)
         else:
             yield node, k
+
+
+def expand(data: Any, path: str) -> list[str]:
+    """Every concrete path (no `*`) that `path` reaches, in the order `walk` visits them."""
+    return [".".join(parts) for parts in _expand(data, path.split("."), [])]
+
+
+def _expand(node: Any, parts: list[str], done: list[str]) -> Iterator[list[str]]:
+    if not parts:
+        yield done
+        return
+    head, *rest = parts
+    if isinstance(node, list):
+        wanted = range(len(node)) if head == "*" else [int(head)] if head.isdigit() else []
+        keys: list[Any] = [k for k in wanted if k < len(node)]
+    elif isinstance(node, dict):
+        keys = list(node) if head == "*" else [head] if head in node else []
+    else:
+        keys = []
+    for k in keys:
+        yield from _expand(node[k], rest, [*done, str(k)])
 
 
 def values_at(data: Any, path: str) -> list[Any]:
@@ -63,3 +85,18 @@ def set_path(data: Any, path: str, value: Any) -> None:
                 node[k] = value
         else:
             node[last] = value
+
+
+def flatten(overlay: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested overlay as dotted paths to its leaves, as a scenario's `extends:` merges it
+    (`deep_merge`): mappings merge key by key, while lists and distributions (a mapping
+    naming its `dist`) replace the value whole."""
+    out: dict[str, Any] = {}
+    for key, value in overlay.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and "dist" not in value:
+            out.update(flatten(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+

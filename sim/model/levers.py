@@ -6,20 +6,17 @@ force when it arrived); capacities and demand already change by their own dated 
 Ramps move numbers linearly, month by month, reaching the new value in the ramp's last month.
 
 The months of a run fall into a few *regimes* (distinct sets of lever fractions); each regime
-is a complete, validated scenario, and `sim.engine.cases` draws each case from its month's regime.
+is a complete, validated scenario (`sim.engine.regimes`), and `sim.engine.cases` draws each
+case from its month's regime.
 """
 
 from __future__ import annotations
 
 import copy
 import reprlib
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from sim.model.fields import get_path, set_path
-from sim.model.timeline import Timeline
 
 # Levers change case handling; capacity and demand have dated steps of their own.
 LEVER_ROOTS = ("assessment", "iopc_referral", "pools", "cps", "proceedings", "officers")
@@ -80,48 +77,28 @@ def lever_fraction(lever_month: int, ramp_months: int, month: int) -> float:
     return 1.0 if ramp_months == 0 else min(1.0, (k + 1) / ramp_months)
 
 
-def applied(base: dict[str, Any], levers: list[dict[str, Any]], fractions: tuple) -> dict:
-    """The scenario dict with each lever applied to the given fraction, in order."""
-    out = copy.deepcopy(base)
-    out["levers"] = []
+def lever_changes(base: dict[str, Any], levers: list[dict[str, Any]],
+                  fractions: tuple[float, ...]) -> list[tuple[str, Any]]:
+    """The (field, value) changes that apply each lever to the given fraction, in order, to
+    the scenario data `base`, with no levers left (the result is one regime's rules). Set in
+    order: a later lever blends from the value an earlier one set."""
+    work = copy.deepcopy(base)
+    changes: list[tuple[str, Any]] = [("levers", [])]
     for lever, f in zip(levers, fractions, strict=True):
         if f <= 0:
             continue
         for path, value in lever["set"].items():
-            set_path(out, path, blend(get_path(out, path), value, f, path))
+            new = blend(get_path(work, path), value, f, path)
+            set_path(work, path, new)
+            changes.append((path, new))
+    return changes
+
+
+def applied(base: dict[str, Any], levers: list[dict[str, Any]],
+            fractions: tuple[float, ...]) -> dict[str, Any]:
+    """The scenario data with each lever applied to the given fraction (unvalidated: the
+    scenario's own validator checks it; `Scenario.with_changes` derives a scenario)."""
+    out = copy.deepcopy(base)
+    for path, value in lever_changes(base, levers, fractions):
+        set_path(out, path, value)
     return out
-
-
-@dataclass(frozen=True)
-class Regimes:
-    """The distinct rule sets of a run and which one each simulated month follows."""
-
-    scenarios: list  # list[Scenario]
-    of_month: np.ndarray  # regime index per simulated month
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def cached(self, key: str, make):
-        """A value computed once per run (e.g. expected arrivals), reused by every replication."""
-        if key not in self._cache:
-            self._cache[key] = make()
-        return self._cache[key]
-
-    @classmethod
-    def for_scenario(cls, scenario, timeline: Timeline) -> Regimes:
-        months = len(timeline.month_edges) - 1
-        if not scenario.levers:
-            return cls([scenario], np.zeros(months, dtype=np.int64))
-        from sim.model.scenario import scenario_from_dict
-
-        base = scenario.to_dict()
-        levers = base["levers"]
-        starts = [timeline.month_starts.index(lv.from_) if lv.from_ in timeline.month_starts
-                  else (0 if lv.from_ < timeline.month_starts[0] else months)
-                  for lv in scenario.levers]
-        keys = [tuple(lever_fraction(s, lv.ramp_months, m)
-                      for s, lv in zip(starts, scenario.levers, strict=True))
-                for m in range(months)]
-        distinct = sorted(set(keys), key=keys.index)
-        index = {k: i for i, k in enumerate(distinct)}
-        regimes = [scenario_from_dict(applied(base, levers, k)) for k in distinct]
-        return cls(regimes, np.array([index[k] for k in keys], dtype=np.int64))

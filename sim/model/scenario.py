@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +27,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -36,7 +36,11 @@ from pydantic_core import PydanticCustomError
 
 from sim.errors import InputError, ScenarioError, shorten
 from sim.files.reading import read_text
+from sim.files.writing import write_text_atomic
 from sim.model.distributions import MAX_DAYS, Distribution, Number, Real, WholeNumber
+from sim.model.fields import set_path
+from sim.model.frozen import Frozen
+from sim.model.levers import applied, lever_path_problem
 
 SHARE_TOLERANCE = 1e-6
 MAX_SLOTS = 100_000  # case slots in one pool: far above any real one, and what an engine holds
@@ -102,10 +106,6 @@ Share = Annotated[float, Number, Field(ge=0, le=1, allow_inf_nan=False)]
 PositiveFloat = Annotated[float, Number, Field(gt=0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Number, Field(ge=0, allow_inf_nan=False)]
 Whole = Annotated[int, WholeNumber]
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 def _check_shares_sum(model: BaseModel, what: str) -> None:
@@ -389,7 +389,7 @@ class Lever(Frozen):
 
 
 class Scenario(Frozen):
-    """A complete, validated scenario. Build variants with `model_copy(update=...)`."""
+    """A complete, validated scenario. Derive variants with `with_changes`."""
 
     name: Name
     description: Text = ""
@@ -447,8 +447,6 @@ class Scenario(Frozen):
         """Each lever names case-handling fields, and the scenario stays valid under it."""
         if not self.levers:
             return self
-        from sim.model.levers import applied, lever_path_problem
-
         data = self.to_dict()
         for i, lever in enumerate(self.levers):
             for path, value in lever.set.items():
@@ -472,6 +470,18 @@ class Scenario(Frozen):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+    def with_changes(self, changes: Mapping[str, Any] | Iterable[tuple[str, Any]],
+                     source: str | Path | None = None) -> Scenario:
+        """This scenario with each dotted field (`pools.iopc.staff.0.value`, wildcards
+        allowed) set to a new value, in order, validated as a file is; problems name
+        `source`. The one way levers' regimes, sweeps, calibration, parameter draws,
+        goal-seek and the brief derive a scenario."""
+        data = self.to_dict()
+        pairs = changes.items() if isinstance(changes, Mapping) else changes
+        for path, value in pairs:
+            set_path(data, path, value)
+        return scenario_from_dict(data, source=source)
 
 
 def _levers_broke(levers: list[Lever], k: int, exc: ValueError) -> PydanticCustomError:
@@ -621,7 +631,8 @@ def parse_yaml_mapping(text: str, path: Path, what: str = "a YAML file") -> dict
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
     except _TooMuch as exc:
-        raise InputError(f"{exc.problem} (line {exc.problem_mark.line + 1})", file=path,
+        where = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        raise InputError(f"{exc.problem}{where}", file=path,
                          field=exc.field, allowed=exc.allowed) from None
     except RecursionError:
         raise InputError("malformed YAML: nested too deeply", file=path,
@@ -780,7 +791,7 @@ def validation_problems(exc: ValidationError, source: str | Path | None) -> list
         if kind == "extra_forbidden":
             message = "unknown key (misspelt, or not a field here)"
             allowed = "the fields documented in the README's scenario reference"
-        if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        if kind in {"union_tag_invalid", "union_tag_not_found"}:
             key = str(err.get("ctx", {}).get("discriminator", "dist")).strip("'")
             tags = str(err.get("ctx", {}).get("expected_tags", _TAGS.get(key, "")))
             allowed = f"{key}: {tags.replace(chr(39), '')}"
@@ -825,6 +836,4 @@ _ALLOWED = {
 
 
 def save_scenario(scenario: Scenario, path: str | Path) -> None:
-    from sim.files.writing import write_text_atomic
-
     write_text_atomic(Path(path), yaml.safe_dump(scenario.to_dict(), sort_keys=False))

@@ -12,8 +12,7 @@ from matplotlib.figure import Figure
 from sim.engine.metrics import Measured
 from sim.engine.run import RunResult
 from sim.engine.summaries import timeseries_table
-from sim.files.writing import write_with
-from sim.outputs.plots import COLOURS, fan_chart, fan_quantiles
+from sim.outputs.plots import COLOURS, fan_chart, fan_quantiles, save_png
 from sim.studies.brief import BriefResult
 
 WITHOUT, WITH, GOAL = COLOURS[1], COLOURS[0], COLOURS[2]
@@ -31,7 +30,7 @@ def _note(ax, text: str) -> None:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    save_png(fig, path)
     return path
 
 
@@ -74,9 +73,10 @@ def _bars(ax, years: list[str], series: list[tuple[str, np.ndarray, np.ndarray |
 
 def _cost_chart(brief: BriefResult, path: Path) -> Path:
     years = brief.years
-    series = [(f"Recommendation 7 ({brief.inputs.uplift.name})",
-               brief.extra_cost(brief.inputs.uplift) / 1e6, None, WITH)]
-    if brief.goal_option:
+    series: list[tuple[str, np.ndarray, np.ndarray | None, str]] = [
+        (f"Recommendation 7 ({brief.inputs.uplift.name})",
+         brief.extra_cost(brief.inputs.uplift) / 1e6, None, WITH)]
+    if brief.goal_option and brief.target is not None:
         goal = brief.result(brief.goal_option).scenario
         series.append((f"holding the target ({brief.target.lever} = {brief.target.answer:g})",
                        brief.extra_cost(goal) / 1e6, None, GOAL))

@@ -6,19 +6,22 @@ from __future__ import annotations
 import html
 import json
 import platform
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sim.engine.metrics import GLOSSARY
 from sim.engine.summaries import describe
-from sim.files.shipped import source_root
+from sim.outputs.brief_charts import write_brief_charts
+from sim.outputs.provenance import git_commit, provenance
+from sim.outputs.run_folder import write_folder
 from sim.outputs.run_report import fmt, html_table, image, page
 from sim.studies.brief import BriefResult, config_digest, figure_sources, year_end
-from sim.studies.goal_seek import wilson
+from sim.studies.goal_seek import GoalSeekResult, wilson
 from sim.version import __version__
 
 # --------------------------------------------------------------------------- blocks
@@ -38,7 +41,7 @@ class Image:
     caption: str
 
 
-Block = tuple[str, object]  # ("h1" | "h2" | "p" | "list" | "table" | "img" | "pre", content)
+Block = tuple[str, Any]  # ("h1" | "h2" | "p" | "list" | "table" | "img" | "pre", content)
 
 
 def to_html(title: str, blocks: list[Block]) -> str:
@@ -197,6 +200,7 @@ def headline(brief: BriefResult, n: _Numbers) -> str:
                        f" {best.value:g}, {best.share:.0%} of futures do.{why}")
     low = f"at most {t.low:g}" if t.answer_low is None else f"{t.answer_low:g}"
     high = f"more than {t.high:g}" if t.answer_high is None else f"{t.answer_high:g}"
+    assert brief.goal_option is not None  # an answer's scenario is always run (make_brief)
     goal_cost = brief.extra_cost(brief.result(brief.goal_option).scenario)[n.j]
     return text + (f" Keeping {goal} in {y} with {t.target.confidence:.0%} probability needs"
                    f" {t.answer:g} IOPC investigators for Met cases (95% interval {low} to"
@@ -250,8 +254,7 @@ def options_table(brief: BriefResult, n: _Numbers) -> Table:
                  text_columns=(1,))
 
 
-def target_table(brief: BriefResult) -> Table:
-    t = brief.target
+def goal_seek_table(t: GoalSeekResult) -> Table:
     rows = [[f"{p.value:g}", f"{p.met}/{p.reps}",
              f"{p.share:.2f} ({p.share_low:.2f}–{p.share_high:.2f})",
              f"{fmt(p.metric_mean)} ({fmt(p.metric_p05)} to {fmt(p.metric_p95)})",
@@ -275,39 +278,18 @@ def assumptions_table(brief: BriefResult) -> Table:
                  text_columns=(1, 2, 3))
 
 
-def _git_commit() -> str:
-    root = source_root()
-    if root is None:  # installed from a wheel: no checkout to ask
-        return "unknown (not a git checkout)"
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"],
-                             capture_output=True, text=True, timeout=10, check=True)
-        return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (not a git checkout)"
-
-
-def provenance(brief: BriefResult, config_path: Path | None) -> dict:
-    import matplotlib
-    import simpy
-
+def brief_provenance(brief: BriefResult, config_path: Path | None) -> dict[str, Any]:
+    """The shared provenance block, with the brief file and the source of each scenario."""
     runs = [brief.comparison.base, *brief.comparison.alternatives]
-    return {
-        "ccsim_version": __version__,
-        "git_commit": _git_commit(),
-        "command": " ".join(["ccsim", *brief.argv]) if brief.argv else "make_brief()",
-        "brief_file": str(config_path) if config_path else None,
-        "brief_file_hash": config_digest(config_path) if config_path else None,
-        "engine": brief.engine, "reps": brief.reps, "seed": brief.seed,
-        "scenarios": [{"name": r.scenario.name, "hash": r.scenario.digest(),
-                       "file": brief.inputs.sources.get(r.scenario.name, "goal-seek answer")}
-                      for r in runs],
-        "started": brief.started, "finished": brief.finished,
-        "seconds": round(brief.seconds, 1),
-        "python": sys.version.split()[0], "numpy": np.__version__,
-        "simpy": simpy.__version__, "matplotlib": matplotlib.__version__,
-        "platform": platform.platform(),
-    }
+    return provenance(
+        runs,
+        brief_file=str(config_path) if config_path else None,
+        brief_file_hash=config_digest(config_path) if config_path else None,
+        scenario_files={r.scenario.name: brief.inputs.sources.get(r.scenario.name,
+                                                                    "goal-seek answer")
+                        for r in runs},
+        started=brief.started, finished=brief.finished, seconds=round(brief.seconds, 1),
+    )
 
 
 def stress_des(brief: BriefResult) -> Table:
@@ -365,7 +347,7 @@ def stress_des(brief: BriefResult) -> Table:
         ["5.3 Model execution", f"engine '{brief.engine}' (des: SimPy processes; mc: the"
          " vectorised recursion; tested to agree)."],
         ["5.4 System", platform.platform()],
-        ["6 Code access", f"ccsim {__version__}, commit {_git_commit()[:12]}."],
+        ["6 Code access", f"ccsim {__version__}, commit {git_commit()[:12]}."],
     ]
     return Table(["STRESS-DES item", "this model"], rows, text_columns=(1,))
 
@@ -406,7 +388,7 @@ def brief_blocks(brief: BriefResult, charts: dict[str, Path],
              " replications meeting the target, every candidate run with the same random"
              " numbers; the interval is the distribution-free 95% interval for the quantile."
              + (f" Non-monotone pairs: {t.non_monotone}." if t.non_monotone else "")),
-            ("table", target_table(brief)),
+            ("table", goal_seek_table(t)),
         ]
     blocks += [
         ("h2", "Assumptions"),
@@ -426,7 +408,7 @@ def brief_blocks(brief: BriefResult, charts: dict[str, Path],
         ("table", stress_des(brief)),
         ("h2", "Provenance"),
         ("pre", ("Runs, versions and inputs (JSON)",
-                 json.dumps(provenance(brief, config_path), indent=2, default=str))),
+                 json.dumps(brief_provenance(brief, config_path), indent=2, default=str))),
     ]
     return blocks
 
@@ -434,11 +416,6 @@ def brief_blocks(brief: BriefResult, charts: dict[str, Path],
 def write_brief(brief: BriefResult, out_dir: Path, config_path: Path | None = None) -> Path:
     """brief.html (self-contained), brief.md with plots/, options.csv, target_points.csv and
     brief.json, written whole: built beside `out_dir`, then renamed into place."""
-    import pandas as pd
-
-    from sim.outputs.brief_charts import write_brief_charts
-    from sim.outputs.run_folder import write_folder
-
     def fill(staging: Path) -> None:
         charts = write_brief_charts(brief, staging / "plots")
         blocks = brief_blocks(brief, charts, config_path)
@@ -447,7 +424,7 @@ def write_brief(brief: BriefResult, out_dir: Path, config_path: Path | None = No
         (staging / "brief.md").write_text(to_markdown(blocks), encoding="utf-8")
         brief.comparison.table().to_csv(staging / "options.csv", index=False,
                                         float_format="%.6g")
-        record = {"provenance": provenance(brief, config_path),
+        record = {"provenance": brief_provenance(brief, config_path),
                   "headline": headline_text(brief)}
         if brief.target:
             pd.DataFrame([vars(p) for p in brief.target.points]).to_csv(

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.files.writing import write_text_atomic, write_with
+from sim.files.writing import write_text_atomic
+from sim.outputs.plots import save_png
 from sim.outputs.run_report import fmt, html_table, image, page
 from sim.studies.calibration.derived import derived
 from sim.studies.calibration.fit import (
@@ -43,7 +44,7 @@ OVERLAY_HEADER = """\
 """
 
 
-def target_table(fit: Fit) -> pd.DataFrame:
+def fit_table(fit: Fit) -> pd.DataFrame:
     ev, fitted_ids = fit.evaluation, {t.target_id for t in fit.problem.fit_targets}
     rows = []
     for t in fit.problem.targets:
@@ -158,7 +159,7 @@ def chart(table: pd.DataFrame, path: Path) -> None:
     ax.set_xlabel("model / published (1 = the published figure)")
     ax.set_title("Published against modelled, per calibration target")
     ax.legend(loc="lower right", fontsize=7, frameon=False)
-    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    save_png(fig, path)
 
 
 def _target_cells(r: pd.Series) -> list[str]:
@@ -222,7 +223,7 @@ def write_calibration(fit: Fit, free: tuple[bool, ...], out_dir: Path, settings:
                       until: str | None = None) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = target_table(fit)
+    table = fit_table(fit)
     params = parameter_table(fit, free)
     written = []
 
@@ -307,4 +308,4 @@ def _page(fit: Fit, table, params, settings, hold: str, png: Path) -> str:
     return page(title, body)
 
 
-__all__ = ["holdout_text", "overlay_yaml", "target_table", "write_calibration"]
+__all__ = ["fit_table", "holdout_text", "overlay_yaml", "write_calibration"]

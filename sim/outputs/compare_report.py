@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from sim.engine.metrics import GLOSSARY, HEADLINE
 from sim.engine.summaries import timeseries_table
-from sim.files.writing import write_with
+from sim.outputs.plots import fan_chart, save_png
 from sim.outputs.run_report import fmt, image, page
 from sim.studies.compare import CONFIDENCE, Comparison
 
@@ -21,8 +21,6 @@ FAN_METRICS = ("iopc.open_over_12m", "dps.open_over_12m", "psu.open_over_12m",
 def write_comparison_plots(comparison: Comparison, table: pd.DataFrame,
                            out_dir: Path) -> list[Path]:
     """A fan of paired monthly differences per alternative, and bars of headline deltas."""
-    from sim.outputs.plots import fan_chart
-
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for alt in comparison.alternatives:
@@ -36,7 +34,7 @@ def write_comparison_plots(comparison: Comparison, table: pd.DataFrame,
         fig.suptitle(f"{alt.scenario.name} minus {comparison.base.scenario.name}: paired"
                      f" monthly difference (median, 50% and 90% of {alt.reps} replications)")
         path = out_dir / f"difference_{alt.scenario.name}.png"
-        write_with(path, lambda tmp, f=fig: f.savefig(tmp, format="png", dpi=90))
+        save_png(fig, path)
         paths.append(path)
     paths.append(_headline_bars(table, out_dir / "headline_differences.png"))
     return paths
@@ -66,7 +64,7 @@ def _headline_bars(table: pd.DataFrame, path: Path) -> Path:
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel(f"change from base, % (bars: {int(CONFIDENCE * 100)}% interval of the paired"
                   " difference)")
-    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    save_png(fig, path)
     return path
 
 

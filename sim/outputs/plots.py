@@ -32,6 +32,12 @@ CHARTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 COLOURS = ("#1b6ca8", "#d1495b", "#2e8b57", "#8e6c8a", "#e39b2d")
 
 
+def save_png(fig: Figure, path: Path) -> Path:
+    """Write a chart as PNG, whole or not at all."""
+    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    return path
+
+
 def fan_quantiles(series: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per month: 5th, 25th, 50th, 75th and 95th percentile across replications."""
     rows = series[series.metric == metric]
@@ -57,7 +63,7 @@ def fan_chart(ax: Axes, series: pd.DataFrame, metric: str, label: str | None = N
 
 def _label(metric: str) -> str:
     """Pool charts are labelled by pool; the rest by their glossary entry."""
-    pool = metric.split(".")[0]
+    pool = metric.split(".", maxsplit=1)[0]
     return POOL_TITLES[pool] if pool in POOLS else MONTHLY_GLOSSARY.get(metric, metric)
 
 
@@ -79,6 +85,6 @@ def write_plots(series: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.set_xlabel(f"month (line: median; bands: 50% and 90% of {reps} replications)",
                       fontsize=8, color="#555")
         path = out_dir / f"{name}.png"
-        write_with(path, lambda tmp, f=fig: f.savefig(tmp, format="png", dpi=90))
+        save_png(fig, path)
         paths.append(path)
     return paths

@@ -16,7 +16,8 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from sim.engine.metrics import GLOSSARY
 from sim.engine.run import RunResult
@@ -35,16 +36,19 @@ from sim.files.writing import (
     remove_if_empty,
     write_marker,
 )
-
-if TYPE_CHECKING:
-    from sim.studies.compare import Comparison
+from sim.outputs.compare_report import render_comparison, write_comparison_plots
+from sim.outputs.plots import write_plots
+from sim.outputs.provenance import provenance
+from sim.outputs.run_report import render_report, write_report
+from sim.studies.compare import Comparison
+from sim.studies.goal_seek import GoalSeekResult
 
 RUN_FILES = ("manifest.json", "summary.csv", "yearly.csv", "timeseries.parquet", "report.html")
 KEPT = "nothing was written there and earlier results are untouched"
 _PID = re.compile(r"\.(?:partial|old)-(\d+)-")
 
 __all__ = ["RUN_FILES", "check_out", "check_writable", "default_out", "write_comparison",
-           "write_folder", "write_run"]
+           "write_folder", "write_goal_seek", "write_run"]
 
 
 def write_run(result: RunResult, out_dir: Path) -> Path:
@@ -56,6 +60,20 @@ def write_comparison(comparison: Comparison, out_dir: Path) -> Path:
     """comparison.csv, the paired-difference charts, report and manifest, written whole."""
     return write_folder(out_dir, "compare",
                         lambda staging: _comparison_files(comparison, staging))
+
+
+def write_goal_seek(result: GoalSeekResult, out_dir: Path) -> Path:
+    """target.json (the answer, its interval, every point and the provenance) and
+    points.csv (one row per evaluated lever value), written whole."""
+    def fill(staging: Path) -> None:
+        record = {**result.to_dict(), "provenance": provenance(
+            scenario=result.scenario, reps=result.reps, seed=result.seed, engine=result.engine)}
+        (staging / "target.json").write_text(json.dumps(record, indent=2, default=str),
+                                             encoding="utf-8")
+        pd.DataFrame([vars(p) for p in result.points]).to_csv(staging / "points.csv",
+                                                              index=False)
+
+    return write_folder(out_dir, "target", fill)
 
 
 def write_folder(out_dir: Path, command: str, fill: Callable[[Path], None]) -> Path:
@@ -91,8 +109,6 @@ def write_folder(out_dir: Path, command: str, fill: Callable[[Path], None]) -> P
 
 
 def _comparison_files(comparison: Comparison, staging: Path) -> None:
-    from sim.outputs.compare_report import render_comparison, write_comparison_plots
-
     table = comparison.table()
     table.to_csv(staging / "comparison.csv", index=False, float_format="%.6g")
     plots = write_comparison_plots(comparison, table, staging / "plots")
@@ -101,15 +117,13 @@ def _comparison_files(comparison: Comparison, staging: Path) -> None:
         "kind": "comparison",
         "base": comparison.base.manifest(),
         "alternatives": [alt.manifest() for alt in comparison.alternatives],
+        "provenance": provenance([comparison.base, *comparison.alternatives]),
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
 
 
 def _run_files(result: RunResult, staging: Path) -> None:
-    from sim.outputs.plots import write_plots
-    from sim.outputs.run_report import render_report, write_report
-
-    manifest = result.manifest()
+    manifest = {"kind": "run", **result.manifest(), "provenance": provenance([result])}
     summary = summary_table(result.measured)
     yearly = yearly_table(result.measured, result.timeline)
     series = timeseries_table(result.measured, result.timeline)

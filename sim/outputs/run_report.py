@@ -7,6 +7,7 @@ import html
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -38,7 +39,7 @@ def image(path: Path) -> str:
             f"src='data:image/png;base64,{data}'></p>")
 
 
-def fmt(x: float) -> str:
+def fmt(x: Any) -> str:
     """Three significant figures, thousands separated; a dash where there is no value."""
     if x is None or pd.isna(x):
         return "–"

@@ -20,23 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import pandas as pd
+from pydantic import Field, ValidationError
 
 from sim.engine.engines import DEFAULT_ENGINE
-from sim.engine.run import RunResult, check_run_size, plan_chunks, run_scenario
+from sim.engine.run import RunResult, run_scenario
 from sim.errors import InputError, ScenarioError
 from sim.files.shipped import shipped_path
+from sim.model.frozen import Frozen
 from sim.model.scenario import Scenario, load_scenario, read_yaml_mapping, validation_problems
 from sim.model.timeline import Timeline
 from sim.studies.compare import Comparison, check_comparable
-from sim.studies.goal_seek import Lever, Target, TargetResult, goal_seek, parse_at_most
+from sim.studies.goal_seek import Goal, GoalSeekResult, SearchLever, goal_seek, parse_at_most
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class TargetSpec(_Frozen):
+class GoalSpec(Frozen):
     metric: str = "iopc.open_over_12m.end"
     at_most: str | float = "baseline:2021/22"
     confidence: float = Field(default=0.8, gt=0, lt=1)
@@ -48,14 +46,14 @@ class TargetSpec(_Frozen):
     max: float | None = None
 
 
-class Assumption(_Frozen):
+class Assumption(Frozen):
     what: str
     value: str
     figures: list[str] = Field(default_factory=list)
     source: str = ""
 
 
-class BriefConfig(_Frozen):
+class BriefConfig(Frozen):
     """A brief file: what to run and what to assume (paths relative to the file)."""
 
     title: str = "Recommendation 7: IOPC investigative capacity in line with police numbers"
@@ -63,7 +61,7 @@ class BriefConfig(_Frozen):
     counterfactual: str
     uplift: str
     options: list[str] = Field(default_factory=list)
-    target: TargetSpec | None = TargetSpec()
+    target: GoalSpec | None = GoalSpec()
     reps: int = Field(default=60, ge=2, le=100_000)
     seed: int = Field(default=1, ge=0)
     cost_per_investigator_year_gbp: float = Field(gt=0, allow_inf_nan=False)
@@ -141,12 +139,11 @@ class BriefResult:
     reps: int
     seed: int
     comparison: Comparison  # base: the counterfactual; alternatives: options (+ goal option)
-    target: TargetResult | None
+    target: GoalSeekResult | None
     goal_option: str | None  # name of the goal-seek answer's scenario in the comparison
     started: str
     finished: str
     seconds: float
-    argv: list[str] = field(default_factory=list)
 
     @property
     def timeline(self) -> Timeline:
@@ -199,23 +196,12 @@ def make_brief(
     seed: int | None = None,
     engine: str = DEFAULT_ENGINE,
     progress: Callable[[str], None] | None = None,
-    argv: list[str] | None = None,
 ) -> BriefResult:
-    """Run the counterfactual, every option and the goal-seek with common random numbers."""
+    """Run the counterfactual, every option and the goal-seek with common random numbers
+    (inputs checked first: `check_brief`, and the runs' with `sim.engine.run.check_run`)."""
     reps = config.reps if reps is None else reps
     seed = config.seed if seed is None else seed
-    check_run_size(reps, seed)
-    if reps < 2:
-        raise InputError("a brief needs at least 2 replications for its intervals",
-                         field="--reps", value=reps, allowed="2 or more")
     options = inputs.all_options()
-    for s in options:
-        check_comparable(inputs.counterfactual, s, inputs.sources.get(s.name, s.name))
-        plan_chunks(s, reps)
-    labels = [label for label, _, _ in Timeline.for_scenario(inputs.counterfactual).fiscal_years]
-    if config.year not in labels:
-        raise InputError("the brief's year is not a fiscal year the scenarios report",
-                         field="year", value=config.year, allowed=", ".join(labels))
     t0 = dt.datetime.now(dt.UTC)
     runs: dict[str, RunResult] = {}
 
@@ -233,8 +219,8 @@ def make_brief(
     target_result, goal_name = None, None
     if config.target is not None:
         spec = config.target
-        lever = Lever(spec.lever, spec.from_)
-        target = Target(spec.metric, config.year,
+        lever = SearchLever(spec.lever, spec.from_)
+        target = Goal(spec.metric, config.year,
                         parse_at_most(str(spec.at_most)), spec.confidence)
         target_result = goal_seek(
             inputs.counterfactual, lever, target, reps=reps, seed=seed, engine=engine,
@@ -249,20 +235,30 @@ def make_brief(
     t1 = dt.datetime.now(dt.UTC)
     return BriefResult(config, inputs, engine, reps, seed, Comparison(base, results),
                        target_result, goal_name, t0.isoformat(timespec="seconds"),
-                       t1.isoformat(timespec="seconds"), (t1 - t0).total_seconds(),
-                       list(argv or []))
+                       t1.isoformat(timespec="seconds"), (t1 - t0).total_seconds())
 
 
-def goal_scenario(base: Scenario, lever: Lever, value: float) -> Scenario:
+def check_brief(config: BriefConfig, inputs: BriefInputs, reps: int) -> None:
+    """What a brief needs beyond any run's inputs: two replications for its intervals, options
+    on the counterfactual's calendar, and a reported year that the scenarios report."""
+    if reps < 2:
+        raise InputError("a brief needs at least 2 replications for its intervals",
+                         field="reps", value=reps, allowed="2 or more")
+    for s in inputs.all_options():
+        check_comparable(inputs.counterfactual, s, inputs.sources.get(s.name, s.name))
+    labels = [label for label, _, _ in Timeline.for_scenario(inputs.counterfactual).fiscal_years]
+    if config.year not in labels:
+        raise InputError("the brief's year is not a fiscal year the scenarios report",
+                         field="year", value=config.year, allowed=", ".join(labels))
+
+
+def goal_scenario(base: Scenario, lever: SearchLever, value: float) -> Scenario:
     """The counterfactual with the goal-seek's answer applied, named for the table."""
-    from sim.model.scenario import scenario_from_dict
-
-    data = lever.applied(base.to_dict(), value, base.start)
     when = f" from {lever.from_date:%B %Y}" if lever.from_date else ""
-    data["name"] = "target_uplift"
-    data["description"] = (f"{base.name} with {lever.path} = {value:g}{when}: the smallest"
-                           " value that meets the brief's target (goal-seek)")
-    return scenario_from_dict(data, source=f"goal-seek answer ({lever.path} = {value:g})")
+    return lever.scenario_at(base, value, {
+        "name": "target_uplift",
+        "description": f"{base.name} with {lever.path} = {value:g}{when}: the smallest"
+                       " value that meets the brief's target (goal-seek)"})
 
 
 def run_key(s: Scenario) -> str:
@@ -286,12 +282,10 @@ def figure_sources(path: Path | None, ids: set[str]) -> dict[str, dict[str, Any]
     """Rows of the figures register for the cited ids (empty if it is not available)."""
     if path is None or not Path(path).exists():
         return {}
-    import pandas as pd
-
     table = pd.read_csv(path, dtype=str).fillna("")
     rows = table[table["id"].isin(ids)]
     return {r["id"]: dict(r) for _, r in rows.iterrows()}
 
 
-__all__ = ["BriefConfig", "BriefInputs", "BriefResult", "default_brief_path",
+__all__ = ["BriefConfig", "BriefInputs", "BriefResult", "check_brief", "default_brief_path",
            "load_brief_config", "make_brief", "staff_by_year", "with_overrides"]

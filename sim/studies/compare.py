@@ -91,10 +91,8 @@ def compare(
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
 ) -> Comparison:
-    """Run the base and every alternative with the same seed."""
-    base, *alternatives = scenarios
-    for alt in alternatives:
-        check_comparable(base, alt, alt.name)
+    """Run the base and every alternative with the same seed (each checked first with
+    `check_comparable`, and the runs with `sim.engine.run.check_run`)."""
     results = [run_scenario(s, reps, seed, engine, progress=progress, workers=workers)
                for s in scenarios]
     return Comparison(results[0], results[1:])

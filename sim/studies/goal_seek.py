@@ -29,18 +29,17 @@ Wilson 95% interval. Evaluated points that break monotonicity are reported, not 
 The target is a number, or ``baseline:YEAR``: the mean over the same replications of the
 metric in YEAR in the scenario as given (lever untouched), i.e. "today's level".
 
-Lever paths are dotted paths into the scenario (as in sweep files, `sim.studies.sweep.design`). A
-path naming a list of dated steps (e.g. ``pools.iopc.staff``) is set as a new step from
+Lever paths are dotted paths into the scenario (as in sweep files, `sim.studies.sweep.design`).
+A path naming a list of dated steps (e.g. ``pools.iopc.staff``) is set as a new step from
 ``from_date`` (default: the scenario's start): earlier steps are kept, later ones replaced.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -49,11 +48,11 @@ from scipy import stats
 
 from sim.engine.engines import DEFAULT_ENGINE
 from sim.engine.metrics import GLOSSARY
-from sim.engine.run import check_run_size, run_scenario
+from sim.engine.run import run_scenario
 from sim.engine.summaries import describe
 from sim.errors import InputError, ScenarioError
-from sim.model.fields import set_path, values_at
-from sim.model.scenario import Scenario, scenario_from_dict
+from sim.model.fields import expand, get_path, values_at
+from sim.model.scenario import Scenario
 from sim.model.timeline import Timeline
 from sim.studies.sweep.design import path_problem
 
@@ -63,7 +62,7 @@ MAX_GRID_STEPS = 2**20  # the search makes about 4 x log2(steps) runs: at most a
 
 
 @dataclass(frozen=True)
-class Target:
+class Goal:
     """The goal: `metric` in fiscal year `year` at most `at_most`, with this probability."""
 
     metric: str
@@ -105,7 +104,7 @@ def _as_date(value: Any) -> dt.date:
 
 
 @dataclass(frozen=True)
-class Lever:
+class SearchLever:
     """A numeric scenario field the search moves: a dotted path, and for dated steps the
     date from which the searched value holds."""
 
@@ -134,18 +133,23 @@ class Lever:
             return float(in_force[-1]["value"])
         return float(node)
 
-    def applied(self, data: dict[str, Any], value: float, start: dt.date) -> dict[str, Any]:
-        """A copy of the scenario data with the lever set to `value`."""
-        out = copy.deepcopy(data)
-        nodes = values_at(out, self.path)
-        if nodes and _is_steps(nodes[0]):
-            when = self.from_date or start
-            for steps in nodes:
-                kept = [s for s in steps if _as_date(s["from"]) < when]
-                steps[:] = [*kept, {"from": when.isoformat(), "value": value}]
-        else:
-            set_path(out, self.path, value)
-        return out
+    def changes(self, data: dict[str, Any], value: float, start: dt.date) -> dict[str, Any]:
+        """The field changes that set the lever to `value` in the scenario data `data`: the
+        number itself, or for dated steps each list with a step from the lever's date."""
+        nodes = values_at(data, self.path)
+        if not (nodes and _is_steps(nodes[0])):
+            return {self.path: value}
+        when = self.from_date or start
+        step = {"from": when.isoformat(), "value": value}
+        return {path: [*(s for s in get_path(data, path) if _as_date(s["from"]) < when), step]
+                for path in expand(data, self.path)}
+
+    def scenario_at(self, scenario: Scenario, value: float,
+                    changes: Mapping[str, Any] | None = None) -> Scenario:
+        """`scenario` with the lever set to `value` (and any other `changes`, e.g. a name)."""
+        return scenario.with_changes(
+            {**self.changes(scenario.to_dict(), value, scenario.start), **(changes or {})},
+            source=f"{scenario.name} with {self.path} = {value:g}")
 
 
 # --------------------------------------------------------------------------- result
@@ -168,11 +172,11 @@ class Point:
 
 
 @dataclass
-class TargetResult:
+class GoalSeekResult:
     scenario: str
     lever: str
     from_date: str | None
-    target: Target
+    target: Goal
     target_value: float  # the number the metric is held to (mean of the baseline if so)
     target_value_se: float  # Monte Carlo s.e. of that number (0 when given)
     current: float  # the lever's value in the scenario as given
@@ -242,7 +246,7 @@ def quantile_ranks(n: int, q: float, level: float = INTERVAL) -> tuple[int, int]
 class _Evaluator:
     """Runs the scenario at lever values, caching each run's per-replication outcome."""
 
-    def __init__(self, scenario: Scenario, lever: Lever, target: Target, reps: int, seed: int,
+    def __init__(self, scenario: Scenario, lever: SearchLever, target: Goal, reps: int, seed: int,
                  engine: str, run: Callable[..., Any],
                  progress: Callable[[float, int, int], None] | None = None) -> None:
         self.data = scenario.to_dict()
@@ -276,10 +280,8 @@ class _Evaluator:
         return float(values.mean()), se
 
     def scenario_at(self, value: float) -> Scenario:
-        data = self.lever.applied(self.data, value, self.scenario.start)
         try:
-            return scenario_from_dict(data, source=f"{self.scenario.name} with"
-                                      f" {self.lever.path} = {value:g}")
+            return self.lever.scenario_at(self.scenario, value)
         except ScenarioError as exc:
             raise InputError(f"the lever value makes an invalid scenario:\n{exc}",
                              field="--lever", value=value) from None
@@ -313,7 +315,7 @@ def _clean(x: float) -> float:
 def metric_values(result, metric: str) -> np.ndarray:
     yearly = result.measured.yearly
     if metric not in yearly:
-        head = metric.split(".")[0]
+        head = metric.split(".", maxsplit=1)[0]
         close = sorted(m for m in yearly if m.split(".")[0] == head) or sorted(yearly)
         raise InputError("not a yearly metric", field="--metric", value=metric,
                          allowed=", ".join(close[:12]))
@@ -350,8 +352,8 @@ def default_cap(low: float, step: float) -> int:
 
 def goal_seek(
     scenario: Scenario,
-    lever: Lever,
-    target: Target,
+    lever: SearchLever,
+    target: Goal,
     *,
     reps: int = 100,
     seed: int = 1,
@@ -361,9 +363,9 @@ def goal_seek(
     high: float | None = None,
     run: Callable[..., Any] = run_scenario,
     progress: Callable[[float, int, int], None] | None = None,
-) -> TargetResult:
+) -> GoalSeekResult:
     """Find the smallest grid value of `lever` that meets `target` (see the module's doc)."""
-    check_search(reps, seed, step, low, high)
+    check_search(step, low, high)
     data = scenario.to_dict()
     lever.check(data)
     year_index(scenario, target.year)
@@ -411,7 +413,7 @@ def goal_seek(
         if rank_high <= reps:
             hi_i = first_reaching(rank_high, answer_i)
     points = sorted(ev.points, key=lambda p: p.value)
-    return TargetResult(
+    return GoalSeekResult(
         scenario=scenario.name, lever=lever.path,
         from_date=lever.from_date.isoformat() if lever.from_date else None,
         target=target, target_value=ev.target_value, target_value_se=ev.target_se,
@@ -426,12 +428,10 @@ def goal_seek(
     )
 
 
-def check_search(reps: int, seed: int, step: float, low: float | None,
-                 high: float | None) -> None:
-    """Refuse, before any run, settings the search cannot use: replications or a seed out
-    of range, a step that is not a positive finite number, a minimum or maximum that is not
-    finite (NaN, inf)."""
-    check_run_size(reps, seed, reps_field="--reps", seed_field="--seed")
+def check_search(step: float, low: float | None, high: float | None) -> None:
+    """Refuse, before any run, settings the search cannot use: a step that is not a positive
+    finite number, a minimum or maximum that is not finite (NaN, inf). Replications and seed
+    are checked with the run's other inputs (`sim.engine.run.check_run`)."""
     if not (math.isfinite(step) and step >= MIN_STEP):
         raise InputError("step must be a positive, finite number", field="--step",
                          value=step, allowed=f"a number from {MIN_STEP:g}, e.g. 1")
@@ -453,7 +453,7 @@ def _last_below(ev: _Evaluator, x: Callable[[int], float], top: int, k: int) -> 
     return best
 
 
-def brute_force(scenario: Scenario, lever: Lever, target: Target, values: list[float], *,
+def brute_force(scenario: Scenario, lever: SearchLever, target: Goal, values: list[float], *,
                 reps: int, seed: int, engine: str = DEFAULT_ENGINE,
                 run: Callable[..., Any] = run_scenario) -> dict[float, float]:
     """p(x) at every value (a full scan): the check on `goal_seek`."""
@@ -461,5 +461,14 @@ def brute_force(scenario: Scenario, lever: Lever, target: Target, values: list[f
     return {_clean(v): ev.count(v) / reps for v in values}
 
 
-__all__ = ["Lever", "Point", "Target", "TargetResult", "brute_force", "goal_seek",
-           "parse_at_most", "quantile_ranks", "wilson"]
+__all__ = [
+    "Goal",
+    "GoalSeekResult",
+    "Point",
+    "SearchLever",
+    "brute_force",
+    "goal_seek",
+    "parse_at_most",
+    "quantile_ranks",
+    "wilson",
+]

@@ -12,25 +12,24 @@ regulations, used only by the calibration variant) are skipped: no scenario has 
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.engine.engines import DEFAULT_ENGINE, get_engine
-from sim.engine.metrics import Measured
+from sim.engine.engines import DEFAULT_ENGINE
 from sim.engine.randomness import stream
-from sim.engine.run import RunResult, _now, check_run_size, plan_chunks, run_chunk
+from sim.engine.run import Group, RunResult, run_scenario
 from sim.errors import InputError
 from sim.files.reading import read_text
 from sim.files.shipped import shipped_path
-from sim.model.fields import get_path, set_path, values_at
-from sim.model.levers import Regimes
-from sim.model.scenario import Scenario, scenario_from_dict
-from sim.model.timeline import Timeline
+from sim.model.fields import get_path, values_at
+from sim.model.scenario import Scenario
 from sim.studies.calibration.fit import is_pre2020
 
 DEFAULT_DIR = shipped_path("calibration")
@@ -169,59 +168,67 @@ def perturbed(scenario: Scenario, params: pd.DataFrame, draw: np.ndarray) -> Sce
     """The scenario with each fitted field multiplied by draw / estimate (levers too);
     `pre2020:` parameters are skipped."""
     data = scenario.to_dict()
+    changes: dict[str, Any] = {}
+    levers = copy.deepcopy(data.get("levers", []))
     factors = draw / params.estimate.to_numpy(float)
     for (_, row), f in zip(params.iterrows(), factors, strict=True):
         for item in str(row.paths).split("; "):
             path = item.split(" x ")[0]
             if is_pre2020(path):
                 continue
-            set_path(data, path, get_path(data, path) * f)
-            for lever in data.get("levers", []):
+            changes[path] = changes.get(path, get_path(data, path)) * f
+            for lever in levers:
                 if path in lever["set"] and isinstance(lever["set"][path], int | float):
                     lever["set"][path] *= f
-    _cap_officer_shares(data)
-    return scenario_from_dict(data)
+    if levers:
+        changes["levers"] = levers
+    changes.update(_capped_officer_shares(data, changes))
+    return scenario.with_changes(changes, source=f"{scenario.name} with drawn parameters")
 
 
-def _cap_officer_shares(data: dict) -> None:
-    """Suspended + restricted is at most 1 per pool: scale a drawn pair down if needed."""
-    off = data["officers"]
+def _capped_officer_shares(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, float]:
+    """Suspended + restricted is at most 1 per pool: a drawn pair scaled down if needed."""
+    capped = {}
     for pool in ("iopc", "dps", "psu"):
-        total = off["suspended"][pool] + off["restricted"][pool]
+        paths = (f"officers.suspended.{pool}", f"officers.restricted.{pool}")
+        values = [changes.get(p, get_path(data, p)) for p in paths]
+        total = sum(values)
         if total > 1:
-            off["suspended"][pool] /= total
-            off["restricted"][pool] /= total
+            capped.update({p: v / total for p, v in zip(paths, values, strict=True)})
+    return capped
+
+
+def parameter_groups(scenario: Scenario, reps: int, seed: int, params: pd.DataFrame,
+                     cov: np.ndarray, reps_per_draw: int = REPS_PER_DRAW) -> list[Group]:
+    """Replications in groups of `reps_per_draw`, group g with the scenario under parameter
+    draw g (stream (seed, g, "parameters"))."""
+    return [Group(perturbed(scenario, params, draw_parameters(params, cov,
+                                                              stream(seed, g, "parameters"))),
+                  range(first, min(first + reps_per_draw, reps)))
+            for g, first in enumerate(range(0, reps, reps_per_draw))]
 
 
 def run_with_parameter_uncertainty(
     scenario: Scenario, reps: int, seed: int, engine: str = DEFAULT_ENGINE,
     calibration_dir: Path = DEFAULT_DIR, reps_per_draw: int = REPS_PER_DRAW,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, workers: int = 1,
+    chunk_size: int | None = None, posterior: tuple[pd.DataFrame, np.ndarray] | None = None,
 ) -> RunResult:
-    """Like `run_scenario`, with a parameter set drawn per group of replications. A group
-    runs in chunks the memory planner sizes (`plan_chunks`), as a plain run does; the
-    results do not depend on the chunks."""
-    check_run_size(reps, seed)
-    params, cov = check_uncertainty(scenario, calibration_dir, reps_per_draw)
-    get_engine(engine, scenario)  # refuse an unknown engine up front
-    plan_chunks(scenario, reps)  # refuse a run too big for memory up front
-    started = _now()
-    parts = []
-    for g, first in enumerate(range(0, reps, reps_per_draw)):
-        group = range(first, min(first + reps_per_draw, reps))
-        drawn = perturbed(scenario, params, draw_parameters(params, cov,
-                                                             stream(seed, g, "parameters")))
-        timeline = Timeline.for_scenario(drawn)
-        regimes = Regimes.for_scenario(drawn, timeline)
-        for chunk in plan_chunks(drawn, len(group)):
-            reps_in = range(first + chunk.start, first + chunk.stop)
-            parts.append(run_chunk(drawn, timeline, regimes, seed, engine, reps_in))
-            if progress:
-                progress(len(reps_in))
-    timeline = Timeline.for_scenario(scenario)
-    return RunResult(scenario, timeline, engine, reps, seed, Measured.concat(parts),
-                     started, _now())
+    """Like `run_scenario` (and through it: the same chunks, workers and memory planning),
+    with a parameter set drawn per group of replications; the results do not depend on the
+    chunks or workers. `posterior`: the calibration as `check_uncertainty` loaded it."""
+    params, cov = posterior or check_uncertainty(scenario, calibration_dir, reps_per_draw)
+    groups = parameter_groups(scenario, reps, seed, params, cov, reps_per_draw)
+    return run_scenario(scenario, reps, seed, engine, chunk_size, progress, workers,
+                        groups=groups, parameters=uncertainty_note(calibration_dir,
+                                                                   reps_per_draw))
 
 
-__all__ = ["check_uncertainty", "draw_parameters", "load_posterior", "perturbed",
-           "run_with_parameter_uncertainty"]
+def uncertainty_note(calibration_dir: Path, reps_per_draw: int) -> str:
+    """How a run's parameters were drawn, for its manifest and report."""
+    return (f"drawn from the calibration in {calibration_dir} (parameters.csv,"
+            f" covariance.csv), one draw per {reps_per_draw} replications")
+
+
+__all__ = ["check_uncertainty", "draw_parameters", "load_posterior", "parameter_groups",
+           "perturbed", "run_with_parameter_uncertainty", "uncertainty_note"]

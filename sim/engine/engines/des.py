@@ -14,10 +14,10 @@ from collections import deque
 import numpy as np
 import simpy
 
-from sim.engine.cases import HEARING, NO_POOL, CaseDraws
+from sim.engine.cases import HEARING, NO_POOL, POOL_CODE, CaseDraws
 from sim.engine.records import Records
 from sim.model.capacity import slot_schedule
-from sim.model.scenario import POOLS, Capacity, Scenario
+from sim.model.scenario import Capacity, Scenario
 from sim.model.timeline import Timeline
 
 
@@ -86,6 +86,9 @@ class DesEngine:
 
     name = "des"
 
+    def check(self, scenario: Scenario) -> None:
+        """Every feature of the scenario schema is supported; nothing to refuse."""
+
     def simulate(self, scenario: Scenario, timeline: Timeline, draws: list[CaseDraws]) -> Records:
         records = Records.blank(draws)
         starts = records.offsets()
@@ -100,7 +103,7 @@ class DesEngine:
         def pool_of(capacity: Capacity) -> SlotPool:
             return SlotPool(env, *slot_schedule(capacity, timeline))
 
-        pools = [pool_of(getattr(scenario.pools, p)) for p in POOLS]
+        pools = {code: pool_of(getattr(scenario.pools, p)) for p, code in POOL_CODE.items()}
         panels = pool_of(scenario.proceedings.panels)
         t = rec.columns
 

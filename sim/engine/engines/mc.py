@@ -25,10 +25,10 @@ from types import ModuleType
 
 import numpy as np
 
-from sim.engine.cases import HEARING, NO_POOL, CaseDraws
+from sim.engine.cases import HEARING, NO_POOL, POOL_CODE, CaseDraws
 from sim.engine.records import Records
 from sim.model.capacity import slot_schedule
-from sim.model.scenario import POOLS, Scenario
+from sim.model.scenario import Scenario
 from sim.model.timeline import Timeline
 
 #: Check for a finished stage (every replication past the horizon) every this many cases.
@@ -64,7 +64,7 @@ class McEngine:
         t["finalised"][unassigned] = ready[unassigned]
 
         inv_end = np.full(ready.size, np.nan)
-        for code, name in enumerate(POOLS):
+        for name, code in POOL_CODE.items():
             rows = np.flatnonzero(pool == code)
             t["inv_queued"][rows] = ready[rows]
             start = queue_starts(records.rep[rows], ready[rows], d["effort_days"][rows], n_reps,

@@ -51,8 +51,8 @@ from sim.engine.run import run_scenario
 from sim.engine.summaries import describe
 from sim.errors import InputError
 from sim.files.shipped import default_calibration_out, shipped_path
-from sim.model.fields import get_path, set_path
-from sim.model.scenario import resolve_extends, scenario_from_dict
+from sim.model.fields import flatten, get_path, set_path
+from sim.model.scenario import Scenario, load_scenario, resolve_extends
 from sim.studies.calibration.derived import derived
 from sim.studies.calibration.targets import VARIANT, Target
 
@@ -74,7 +74,7 @@ def is_pre2020(path: str) -> bool:
 
 
 #: the regime change the calibration variant models (cases received from this date)
-REGULATIONS_2020 = {"name": "Police (Complaints and Misconduct) Regulations 2020",
+REGULATIONS_2020: dict[str, Any] = {"name": "Police (Complaints and Misconduct) Regulations 2020",
                     "from": "2020-02-01", "ramp_months": 0}
 
 
@@ -244,36 +244,45 @@ def derived_values() -> dict[str, float]:
 
 
 def base_dict(baseline: Path = BASELINE) -> dict[str, Any]:
-    """The baseline as a dict with the derived values applied (fitted ones come later)."""
+    """The baseline as a dict with the derived values applied, as written to the overlay."""
     data = resolve_extends(Path(baseline))
     for path, value in derived_values().items():
         set_path(data, path, value)
     return data
 
 
-def with_regime_change(data: dict[str, Any], pre: dict[str, float]) -> dict[str, Any]:
-    """`data` with the `pre2020:` values at their fields and a lever from 2020-02-01 that
-    restores the values `data` had there (the post-2020 ones) for cases received from then."""
+def base_scenario(baseline: Path = BASELINE) -> Scenario:
+    """The baseline with the derived values applied (fitted ones come later)."""
+    return load_scenario(baseline).with_changes(
+        derived_values(), source=f"{baseline} with the derived values")
+
+
+def variant_changes(base: Scenario, post: dict[str, float], variant: dict[str, Any],
+                    pre: dict[str, float]) -> dict[str, Any]:
+    """The changes that make the calibration variant of `base`: the post-2020 values, the
+    variant's window (`VARIANT`), and with `pre2020:` values those at their fields plus a
+    lever from 2020-02-01 that restores, for cases received from then, the values the
+    fields would otherwise have had (the post-2020 ones)."""
+    changes = {**post, **flatten(variant)}
     if not pre:
-        return data
-    out = copy.deepcopy(data)
+        return changes
+    data = base.to_dict()
     restore = {}
     for key, value in pre.items():
         path = key[len(PRE2020):]
-        restore[path] = get_path(out, path)
-        set_path(out, path, value)
-    out["levers"] = [*out.get("levers", []), {**REGULATIONS_2020, "set": restore}]
-    return out
+        restore[path] = changes[path] if path in changes else get_path(data, path)
+        changes[path] = value
+    changes["levers"] = [*data.get("levers", []), {**REGULATIONS_2020, "set": restore}]
+    return changes
 
 
-def with_values(data: dict[str, Any], values: dict[str, float],
-                changes: dict[str, Any] | None = None) -> dict[str, Any]:
-    from sim.model.scenario import deep_merge
-
+def with_values(data: dict[str, Any], values: dict[str, float]) -> dict[str, Any]:
+    """A copy of scenario data with fields set, unvalidated: the overlay `fitted.yaml` is
+    written from it (a scenario is derived with `Scenario.with_changes`)."""
     out = copy.deepcopy(data)
     for path, value in values.items():
         set_path(out, path, value)
-    return deep_merge(out, changes) if changes else out
+    return out
 
 
 # ------------------------------------------------------------------ the fit
@@ -298,7 +307,7 @@ class Evaluation:
 class Problem:
     """What to fit: a base scenario dict, the parameters, the targets, and the run settings."""
 
-    base: dict[str, Any]
+    base: Scenario
     params: tuple[Param, ...]
     targets: list[Target]
     fit_targets: list[Target]
@@ -308,16 +317,16 @@ class Problem:
     variant: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(VARIANT))
     evaluations: int = 0
 
-    def scenario(self, theta: np.ndarray, variant: bool = True):
+    def scenario(self, theta: np.ndarray, variant: bool = True) -> Scenario:
         """The calibration variant (with the 2020 regime change), or with `variant=False`
         the baseline: post-2020 values only, no lever."""
         values = param_values(self.params, theta)
         post = {k: v for k, v in values.items() if not is_pre2020(k)}
         if not variant:
-            return scenario_from_dict(with_values(self.base, post))
+            return self.base.with_changes(post, source="the calibrated baseline")
         pre = {k: v for k, v in values.items() if is_pre2020(k)}
-        data = with_values(self.base, post, self.variant)
-        return scenario_from_dict(with_regime_change(data, pre))
+        return self.base.with_changes(variant_changes(self.base, post, self.variant, pre),
+                                      source="the calibration variant")
 
     def evaluate(self, theta: np.ndarray, reps: int | None = None) -> Evaluation:
         self.evaluations += 1
@@ -396,11 +405,12 @@ def fit(problem: Problem, max_nfev: int = MAX_NFEV, report_reps: int = REPORT_RE
     cov = np.zeros((n, n))
     if idx.size:
         result = least_squares(objective, np.ones(idx.size), bounds=(lower[idx], upper[idx]),
-                               diff_step=DIFF_STEP, max_nfev=max_nfev, x_scale=1.0,
-                               method="trf")
+                               diff_step=np.full(idx.size, DIFF_STEP), max_nfev=max_nfev,
+                               x_scale=1.0, method="trf")
         theta = full(result.x)
-        cov[np.ix_(idx, idx)] = _laplace_cov(result.jac, result.fun, scale[idx])
-        for i in idx[_flat_directions(result.jac)]:  # not identified: uniform over bounds
+        jac = np.asarray(result.jac)  # dense: the objective is a few dozen residuals
+        cov[np.ix_(idx, idx)] = _laplace_cov(jac, result.fun, scale[idx])
+        for i in idx[_flat_directions(jac)]:  # not identified: uniform over bounds
             p = problem.params[i]
             cov[i, :] = cov[:, i] = 0.0
             cov[i, i] = (p.upper - p.lower) ** 2 / 12
@@ -464,31 +474,5 @@ def _matches(target_id: str, pattern: str) -> bool:
     return target_id == pattern
 
 
-def calibrate(targets_path: Path = DEFAULT_TARGETS, out_dir: Path = DEFAULT_OUT,
-              until: str | None = None, reps: int = FIT_REPS, report_reps: int = REPORT_REPS,
-              seed: int = SEED, engine: str = DEFAULT_ENGINE, max_nfev: int = MAX_NFEV,
-              progress: Callable[[str], None] | None = None) -> tuple[Fit, list[Path]]:
-    """Fit, then write the overlay, ranges, target table, chart and report to `out_dir`
-    (refused before fitting if `out_dir` holds files ccsim did not write there)."""
-    from sim.files.writing import check_out, write_marker
-    from sim.outputs.calibration_report import write_calibration
-    from sim.studies.calibration.targets import load_targets
-
-    check_out(Path(out_dir), "calibrate")
-    targets = load_targets(targets_path)
-    fit_targets = select_targets(targets, until)
-    free = identified(PARAMS, fit_targets)
-    problem = Problem(base_dict(), PARAMS, targets, fit_targets, reps, seed, engine)
-    result = fit(problem, max_nfev, report_reps, progress, free)
-    settings = {"targets_file": str(targets_path), "until": until, "fit_reps": reps,
-                "report_reps": report_reps, "seed": seed, "engine": engine,
-                "max_nfev": max_nfev, "nfev": result.nfev, "evaluations": problem.evaluations,
-                "cost": result.cost, "seconds": result.seconds, "optimizer": result.message,
-                "variant": VARIANT}
-    files = write_calibration(result, free, out_dir, settings, until)
-    write_marker(Path(out_dir), "calibrate", [p.name for p in files])
-    return result, files
-
-
-__all__ = ["FIXED", "PARAMS", "REGULATIONS_2020", "Fit", "Param", "Problem", "calibrate", "fit",
+__all__ = ["FIXED", "PARAMS", "REGULATIONS_2020", "Fit", "Param", "Problem", "fit",
            "is_pre2020", "select_targets", "twins"]

@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -146,7 +147,7 @@ def decode_csv(data: bytes, path: Path) -> str:
 
 #: the calibration variant: report 2019/20 to 2021/22; demand replays the published volumes.
 #: Defined here, beside the targets it bounds; `sim.studies.calibration.fit` runs it.
-VARIANT = {"name": "calibration", "start": "2019-04-01", "horizon_years": 3,
+VARIANT: dict[str, Any] = {"name": "calibration", "start": "2019-04-01", "horizon_years": 3,
            "warmup_years": 3, "demand": {"elasticity": 0.0, "inexperience_extra": 0.0}}
 
 
@@ -199,7 +200,8 @@ def load_targets(path: str | Path,
     header = [h.strip() for h in header]
     _check_header(header, path, header_line)
     years, months = periods or calibration_periods()
-    out, seen = [], {}
+    out: list[Target] = []
+    seen: dict[str, int] = {}
     for line, fields in rows:
         where = f"{path}, line {line}"
         if len(fields) != len(header):

@@ -1,15 +1,11 @@
-"""What a sweep found: a summary table, sensitivity indices for SALib designs, and charts
-of metrics against the swept parameters for grids."""
+"""What a sweep found: every point's rows in design order, a wide summary, and sensitivity
+indices for SALib designs (`sim.outputs.sweep_folder` writes them and the charts)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from sim.files.writing import write_with
 from sim.studies.sweep.design import SampledDesign, Sweep, salib, salib_problem, sample_matrix
 
 DEFAULT_CHART_METRICS = ("iopc.open_over_12m.end", "iopc.open.end", "dps.open_over_12m.end",
@@ -24,7 +20,8 @@ def every_point(sweep: Sweep, table: pd.DataFrame) -> pd.DataFrame:
     keys = sweep.point_keys()
     if len(set(keys)) == len(keys):
         return table
-    by_key = {key: rows for key, rows in table.groupby("key", sort=False)}
+    # not dict(groupby): a groupby has a `keys` attribute, which dict() would take for a mapping's
+    by_key = {key: rows for key, rows in table.groupby("key", sort=False)}  # noqa: C416
     parts = []
     for i, (key, point) in enumerate(zip(keys, sweep.points, strict=True)):
         rows = by_key[key].copy()
@@ -57,7 +54,7 @@ def sensitivity(sweep: Sweep, wide: pd.DataFrame, metrics: list[str]) -> pd.Data
     same intervals."""
     design: SampledDesign = sweep.spec.design  # type: ignore[assignment]
     salib(sweep.source)
-    from SALib.analyze import morris, sobol
+    from SALib.analyze import morris, sobol  # noqa: PLC0415 (optional: the sweep extra)
 
     problem = salib_problem(design)
     x = sample_matrix(design)
@@ -85,72 +82,3 @@ def sensitivity(sweep: Sweep, wide: pd.DataFrame, metrics: list[str]) -> pd.Data
                          {"metric": metric, "parameter": name, "index": "sigma",
                           "value": si["sigma"][j], "conf95": np.nan}]
     return pd.DataFrame(rows, columns=["metric", "parameter", "index", "value", "conf95"])
-
-
-def sensitivity_chart(indices: pd.DataFrame, metric: str, path: Path) -> Path:
-    rows = indices[indices.metric == metric]
-    kinds = list(dict.fromkeys(rows["index"]))
-    names = list(dict.fromkeys(rows.parameter))
-    fig = Figure(figsize=(9, 1.5 + 0.5 * len(names)), layout="constrained")
-    ax = fig.subplots()
-    height = 0.8 / max(len(kinds), 1)
-    for k, kind in enumerate(kinds):
-        part = rows[rows["index"] == kind].set_index("parameter").reindex(names)
-        y = np.arange(len(names)) + k * height
-        ax.barh(y, part["value"], height, xerr=part["conf95"].fillna(0), capsize=3, label=kind)
-    ax.set_yticks(np.arange(len(names)) + height * (len(kinds) - 1) / 2, names, fontsize=8)
-    ax.invert_yaxis()
-    ax.legend()
-    ax.set_title(f"Sensitivity of {metric} (bars: 95% interval)")
-    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
-    return path
-
-
-def grid_chart(sweep: Sweep, table: pd.DataFrame, metric: str, path: Path) -> Path:
-    """A metric against each swept parameter (mean and 90% range across replications);
-    with two parameters, one line per value of the second."""
-    rows = table[table.metric == metric]
-    params = sweep.parameters
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.subplots()
-    x_name = params[0]
-    groups = rows.groupby(params[1]) if len(params) == 2 else [(None, rows)]
-    for value, part in groups:
-        part = part.groupby(x_name)[["mean", "p05", "p95"]].mean().sort_index()
-        label = f"{params[1]} = {value}" if value is not None else None
-        ax.plot(part.index, part["mean"], marker="o", label=label)
-        ax.fill_between(part.index, part["p05"], part["p95"], alpha=0.15)
-    ax.set_xlabel(x_name)
-    ax.set_ylabel(metric)
-    if len(params) == 2:
-        ax.legend(fontsize=8)
-    extra = " (other parameters averaged)" if len(params) > 2 else ""
-    ax.set_title(f"{metric}: mean and 90% range of replications{extra}", fontsize=10)
-    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
-    return path
-
-
-def analyse(sweep: Sweep, table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Write results.parquet, summary.csv, sensitivity.csv (SALib designs) and charts."""
-    written = []
-    table = every_point(sweep, table)
-    results = out_dir / "results.parquet"
-    write_with(results, lambda tmp: table.to_parquet(tmp, index=False))
-    wide = wide_summary(sweep, table)
-    summary = out_dir / "summary.csv"
-    write_with(summary, lambda tmp: wide.to_csv(tmp, index=False, float_format="%.6g"))
-    written += [results, summary]
-    metrics = chart_metrics(sweep, table)
-    plots = out_dir / "plots"
-    plots.mkdir(exist_ok=True)
-    kind = sweep.spec.design.kind
-    if kind in ("sobol", "morris"):
-        indices = sensitivity(sweep, wide, metrics)
-        path = out_dir / "sensitivity.csv"
-        write_with(path, lambda tmp: indices.to_csv(tmp, index=False, float_format="%.6g"))
-        written.append(path)
-        written += [sensitivity_chart(indices, m, plots / f"sensitivity_{m}.png")
-                    for m in dict.fromkeys(indices.metric)]
-    elif kind == "grid":
-        written += [grid_chart(sweep, table, m, plots / f"grid_{m}.png") for m in metrics]
-    return written

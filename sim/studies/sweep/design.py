@@ -9,7 +9,6 @@ scenario's path is relative to the sweep file.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import json
@@ -19,24 +18,19 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from sim.engine.engines import DEFAULT_ENGINE
+from sim.engine.engines import DEFAULT_ENGINE, ENGINES
+from sim.engine.metrics import GLOSSARY
+from sim.engine.run import plan_chunks
 from sim.errors import InputError, ScenarioError
-from sim.model.fields import set_path, walk
-from sim.model.scenario import (
-    Scenario,
-    read_yaml_mapping,
-    resolve_extends,
-    scenario_from_dict,
-    validation_problems,
-)
+from sim.model.fields import walk
+from sim.model.frozen import Frozen
+from sim.model.scenario import Scenario, load_scenario, read_yaml_mapping, validation_problems
 
 MAX_POINTS = 100_000  # each point is a scenario validated up front (about 1 ms each)
 MAX_REPLICATIONS = 10_000_000  # points x reps: beyond this a sweep runs for weeks
@@ -44,11 +38,8 @@ MAX_SEED = 2**63 - 1
 SALIB_HELP = "pip install 'ccsim[sweep]' (or pip install SALib), or a grid or list design"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-class Range(_Frozen):
+class Range(Frozen):
     low: float = Field(allow_inf_nan=False)
     high: float = Field(allow_inf_nan=False)
 
@@ -59,17 +50,17 @@ class Range(_Frozen):
         return self
 
 
-class GridDesign(_Frozen):
+class GridDesign(Frozen):
     kind: Literal["grid"]
     parameters: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(min_length=1)
 
 
-class ListDesign(_Frozen):
+class ListDesign(Frozen):
     kind: Literal["list"]
     points: list[dict[str, Any]] = Field(min_length=1)
 
 
-class SampledDesign(_Frozen):
+class SampledDesign(Frozen):
     kind: Literal["latin_hypercube", "sobol", "morris"]
     parameters: dict[str, Range] = Field(min_length=1)
     samples: int = Field(ge=1, le=100_000, description="LHS points; Sobol base N (a power"
@@ -98,7 +89,7 @@ class SampledDesign(_Frozen):
         return self
 
 
-class SweepFile(_Frozen):
+class SweepFile(Frozen):
     name: str = Field(min_length=1)
     base: str = Field(description="scenario file, relative to the sweep file")
     reps: int = Field(ge=1, le=100_000)
@@ -111,8 +102,6 @@ class SweepFile(_Frozen):
     @field_validator("engine")
     @classmethod
     def _known_engine(cls, name: str) -> str:
-        from sim.engine.engines import ENGINES
-
         if name not in ENGINES:
             raise ValueError(f"unknown engine '{name}'; one of {', '.join(ENGINES)}")
         return name
@@ -120,26 +109,25 @@ class SweepFile(_Frozen):
     @field_validator("metrics")
     @classmethod
     def _known_metrics(cls, names: list[str] | None) -> list[str] | None:
-        from sim.engine.metrics import GLOSSARY
-
         unknown = [n for n in names or [] if n not in GLOSSARY]
         if unknown:
             raise ValueError(f"unknown metric {', '.join(unknown)}: summary metrics such as"
                              " iopc.open.end, listed in the README glossary")
-        twice = sorted({n for n in names or [] if names.count(n) > 1})
+        given = names or []
+        twice = sorted({n for n in given if given.count(n) > 1})
         if twice:
             raise ValueError(f"metric {', '.join(twice)} listed more than once")
         return names
 
 
 class Sweep:
-    """A loaded sweep: its file, base scenario data, and every point as parameter values."""
+    """A loaded sweep: its file, base scenario, and every point as parameter values."""
 
-    def __init__(self, spec: SweepFile, source: Path, base_data: dict[str, Any]) -> None:
+    def __init__(self, spec: SweepFile, source: Path, base: Scenario) -> None:
         check_size(spec, source)
         self.spec = spec
         self.source = source
-        self.base_data = base_data
+        self.base = base
         self.parameters, self.points = design_points(spec.design)
         self._keys: list[str] | None = None
 
@@ -151,10 +139,7 @@ class Sweep:
         return self._keys
 
     def scenario(self, point: dict[str, Any]) -> Scenario:
-        data = copy.deepcopy(self.base_data)
-        for path, value in point.items():
-            set_path(data, path, value)
-        return scenario_from_dict(data, source=f"{self.source} (point {point})")
+        return self.base.with_changes(point, source=f"{self.source} (point {point})")
 
     def key(self, scenario: Scenario) -> str:
         """Identity of a point's result: its resolved scenario and how it is run."""
@@ -175,16 +160,15 @@ def load_sweep(path: str | Path) -> Sweep:
     if not base_path.exists():
         raise InputError(f"the base scenario was not found: {base_path}", file=path,
                          field="base", allowed="a scenario path relative to the sweep file")
-    base_data = resolve_extends(base_path)
+    base = load_scenario(base_path)
     if isinstance(spec.design, SampledDesign):
         salib(path)
-    sweep = Sweep(spec, path, base_data)  # refuses too many points before making one
+    sweep = Sweep(spec, path, base)  # refuses too many points before making one
+    base_data = base.to_dict()
     for name in sweep.parameters:
         problem = path_problem(base_data, name)
         if problem:
             raise InputError(problem, file=path, field=f"design.parameters.{name}")
-    from sim.engine.run import plan_chunks
-
     keys = []
     for i, point in enumerate(sweep.points):
         try:
@@ -236,11 +220,12 @@ def salib(source: str | Path | None = None) -> None:
     """Refuse, naming the install, a sampled design when SALib (which makes sobol, morris
     and latin_hypercube designs and analyses them) is not installed."""
     try:
-        import SALib.analyze.morris
-        import SALib.analyze.sobol
-        import SALib.sample.latin
-        import SALib.sample.morris
-        import SALib.sample.sobol  # noqa: F401 (imported to see that it can be)
+        # optional (the sweep extra): imported only to see that it can be
+        import SALib.analyze.morris  # noqa: PLC0415
+        import SALib.analyze.sobol  # noqa: PLC0415
+        import SALib.sample.latin  # noqa: PLC0415
+        import SALib.sample.morris  # noqa: PLC0415
+        import SALib.sample.sobol  # noqa: F401, PLC0415
     except ImportError:
         raise InputError("sobol, morris and latin_hypercube designs need SALib, which is not"
                          " installed", file=source, field="design.kind",
@@ -270,7 +255,7 @@ def salib_problem(design: SampledDesign) -> dict[str, Any]:
 def sample_matrix(design: SampledDesign) -> np.ndarray:
     """The design's points as SALib makes them (the same every time for its design_seed)."""
     salib()
-    from SALib.sample import latin, morris, sobol
+    from SALib.sample import latin, morris, sobol  # noqa: PLC0415 (optional: the sweep extra)
 
     problem = salib_problem(design)
     if design.kind == "sobol":

@@ -15,7 +15,6 @@ new, empty or an earlier ccsim sweep holding nothing ccsim did not write.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import hashlib
 import io
 import json
@@ -34,17 +33,7 @@ from sim.engine.summaries import summary_table
 from sim.errors import InputError
 from sim.files.reading import read_bytes
 from sim.files.writing import (
-    LOCK,
-    MARKER,
     WriteError,
-    check_out,
-    fcntl,
-    layout_files,
-    leftovers_of,
-    make_parents,
-    read_marker,
-    remove_if_empty,
-    write_marker,
     write_with,
 )
 from sim.model.scenario import Scenario
@@ -165,7 +154,7 @@ class PointStore:
             if lost:
                 raise WriteError(self.path(lost[0].key), OSError("not readable after writing"),
                                  KEPT)
-            frames = [found[t.key] for t in dict((t.key, t) for t in tasks).values()]
+            frames = [found[t.key] for t in {t.key: t for t in tasks}.values()]
         table = pd.concat(frames, ignore_index=True)
         return table.sort_values(["point", "metric"], kind="stable", ignore_index=True)
 
@@ -193,7 +182,7 @@ def run_sweep(
     store = PointStore(out_dir, warn)
     tasks = plan(sweep)
     done = store.valid(tasks, sweep.parameters)
-    todo = [t for t in dict((t.key, t) for t in tasks).values() if t.key not in done]
+    todo = [t for t in {t.key: t for t in tasks}.values() if t.key not in done]
     if progress and len(todo) < len(tasks):
         progress(len(tasks) - len(todo))
     spec = sweep.spec
@@ -204,98 +193,6 @@ def run_sweep(
         if progress:
             progress(1)
     return store.load(tasks, sweep.parameters)
-
-
-def sweep_into(
-    sweep: Sweep,
-    out_dir: Path,
-    executor: str = "local",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> tuple[pd.DataFrame, list[Path]]:
-    """Run a sweep in `out_dir` and analyse it, holding the folder for this sweep alone.
-    A failed write raises WriteError: the points finished so far are kept for a resume."""
-    from sim.studies.sweep.analysis import analyse
-
-    check_executor(executor, scheduler)
-    out_dir = Path(out_dir)
-    with sweep_folder(out_dir):
-        try:
-            table = run_sweep(sweep, out_dir, executor, workers, scheduler, progress)
-            written = analyse(sweep, table, out_dir)
-            _record_analysis(out_dir, written)
-        except (OSError, WriteError) as exc:
-            raise WriteError(out_dir, exc, KEPT) from exc
-    return table, written
-
-
-@contextlib.contextmanager
-def sweep_folder(out_dir: Path) -> Iterator[Path]:
-    """Claim `out_dir` for one sweep: refuse a folder that holds anything ccsim did not
-    write, or that another sweep is writing now (a lock that ends with its process). A
-    folder this call made is removed again if the sweep stores nothing."""
-    out_dir = Path(out_dir)
-    check_out(out_dir, "sweep")
-    made = make_parents(out_dir)
-    fd = _lock(out_dir, made)
-    try:
-        check_out(out_dir, "sweep")  # again, now that no other sweep can change it
-        if read_marker(out_dir) is None:
-            write_marker(out_dir, "sweep", files=layout_files(out_dir, "sweep"))
-        for stale in leftovers_of(out_dir, "sweep"):
-            stale.unlink(missing_ok=True)
-        yield out_dir
-    except BaseException:
-        if _holds_nothing(out_dir):  # nothing to resume: leave the folder as it was
-            for name in (MARKER, LOCK):
-                (out_dir / name).unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                (out_dir / "points").rmdir()
-            remove_if_empty(made)
-        raise
-    finally:
-        os.close(fd)
-
-
-def _lock(out_dir: Path, made: list[Path]) -> int:
-    fd = os.open(out_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
-    if fcntl is None:
-        return fd
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 32).decode(errors="replace").strip()
-        os.close(fd)
-        raise InputError(f"another ccsim sweep{f' (process {holder})' if holder else ''} is"
-                         " writing to this folder now; nothing was changed", file=out_dir,
-                         field="--out", allowed="wait for it to finish (then this sweep"
-                         " resumes from its points), or another --out") from None
-    except OSError:  # a file system without locks
-        return fd
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    return fd
-
-
-def _holds_nothing(out_dir: Path) -> bool:
-    """Only the marker, the lock and an empty points/ folder: no work to keep."""
-    names = {p.name for p in out_dir.iterdir()} if out_dir.is_dir() else set()
-    points = out_dir / "points"
-    return names <= {MARKER, LOCK, "points"} and not (points.is_dir() and any(points.iterdir()))
-
-
-def _record_analysis(out_dir: Path, written: list[Path]) -> None:
-    """List this analysis in the marker; remove the files an earlier analysis in the same
-    folder wrote and this one did not (charts of another design), so none is stale."""
-    now = {p.relative_to(out_dir).as_posix() for p in written}
-    now |= {f"{Path(r).parent.as_posix()}/" for r in now if "/" in r}
-    before = read_marker(out_dir)
-    for rel in set(before["files"] if before else ()) - now:
-        path = out_dir / rel
-        if not rel.endswith("/") and path.is_file() and not path.is_symlink():
-            path.unlink()
-    write_marker(out_dir, "sweep", files=sorted(now))
 
 
 def check_executor(executor: str, scheduler: str | None = None) -> None:
@@ -313,7 +210,9 @@ def check_executor(executor: str, scheduler: str | None = None) -> None:
 
 def _import_dask():
     try:
-        import dask.distributed as distributed
+        # optional (the sweep extra); by its full name, so that a missing dask.distributed is
+        # seen even when dask itself is loaded
+        import dask.distributed as distributed  # noqa: PLC0415, PLR0402
     except ImportError:
         raise InputError("the dask executor needs dask.distributed, which is not installed",
                          field="--executor", value="dask",

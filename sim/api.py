@@ -1,0 +1,272 @@
+"""The public API: what each `ccsim` command does, callable from Python.
+
+Each function checks every input once, before any simulation (and, when asked to write,
+checks the result folder first), runs the study, and writes its folder whole. The command
+line (`sim.cli`) only parses arguments, calls these and prints; a script can do the same:
+
+    import sim
+    saved = sim.run("scenarios/baseline.yaml", reps=200, seed=1, out="results/base")
+    saved.result.measured.summary["iopc.open.end"].mean()
+
+Every function returns `Saved`: the result, and the folder it was written to (None when no
+`out` was given, except where a command always writes: sweeps and calibration).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import pandas as pd
+
+from sim.engine.engines import DEFAULT_ENGINE
+from sim.engine.run import RunResult, check_run, check_run_size, check_workers, run_scenario
+from sim.errors import InputError
+from sim.files.writing import check_out, write_marker
+from sim.model.scenario import Scenario, load_scenario
+from sim.outputs.brief_report import write_brief
+from sim.outputs.calibration_report import write_calibration
+from sim.outputs.provenance import provenance
+from sim.outputs.run_folder import write_comparison, write_goal_seek, write_run
+from sim.outputs.sweep_folder import sweep_into
+from sim.studies.brief import (
+    BriefInputs,
+    BriefResult,
+    check_brief,
+    default_brief_path,
+    load_brief_config,
+    make_brief,
+    with_overrides,
+)
+from sim.studies.calibration import fit as calibration
+from sim.studies.calibration.targets import load_targets
+from sim.studies.compare import Comparison, check_comparable
+from sim.studies.compare import compare as compare_runs
+from sim.studies.goal_seek import Goal, GoalSeekResult, SearchLever
+from sim.studies.goal_seek import goal_seek as seek
+from sim.studies.parameter_uncertainty import (
+    REPS_PER_DRAW,
+    check_uncertainty,
+    run_with_parameter_uncertainty,
+)
+from sim.studies.sweep.design import Sweep, load_sweep
+from sim.studies.sweep.runner import check_executor
+
+R = TypeVar("R")
+ScenarioLike = Scenario | str | Path
+
+
+@dataclass(frozen=True)
+class Saved(Generic[R]):
+    """A command's result, the folder it was written to (None: not written) and its files."""
+
+    result: R
+    folder: Path | None = None
+    files: list[Path] = field(default_factory=list)
+
+
+def run(
+    scenario: ScenarioLike,
+    reps: int = 100,
+    seed: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    *,
+    workers: int = 1,
+    chunk_size: int | None = None,
+    parameter_uncertainty: str | Path | None = None,
+    reps_per_draw: int = REPS_PER_DRAW,
+    out: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Saved[RunResult]:
+    """Simulate a scenario (a Scenario or a scenario file); with `parameter_uncertainty` (a
+    calibration folder) draw the fitted parameters per `reps_per_draw` replications; with
+    `out`, write the run folder (summary, yearly, monthly series, charts, report)."""
+    scenario, source = _scenario(scenario)
+    check_run([scenario], reps, seed, engine, chunk_size, workers, sources=[source])
+    posterior = None
+    if parameter_uncertainty is not None:
+        posterior = check_uncertainty(scenario, Path(parameter_uncertainty), reps_per_draw)
+    _check_out(out, "run")
+    if posterior is not None:
+        result = run_with_parameter_uncertainty(
+            scenario, reps, seed, engine, Path(parameter_uncertainty or ""), reps_per_draw,
+            progress, workers, chunk_size, posterior=posterior)
+    else:
+        result = run_scenario(scenario, reps, seed, engine, chunk_size, progress, workers)
+    return Saved(result, None if out is None else write_run(result, Path(out)))
+
+
+def compare(
+    scenarios: Sequence[ScenarioLike],
+    reps: int = 100,
+    seed: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    *,
+    workers: int = 1,
+    out: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Saved[Comparison]:
+    """Run a base and alternatives with the same seed (common random numbers) and report
+    their paired differences; with `out`, write comparison.csv, charts and a report."""
+    if len(scenarios) < 2:
+        raise InputError("a comparison needs a base and at least one alternative",
+                         field="scenarios", value=len(scenarios), allowed="two or more")
+    loaded = [_scenario(s) for s in scenarios]
+    (base, _), *alternatives = loaded
+    for s, source in alternatives:
+        check_comparable(base, s, source)
+    check_run([s for s, _ in loaded], reps, seed, engine, workers=workers,
+              sources=[source for _, source in loaded])
+    _check_out(out, "compare")
+    result = compare_runs([s for s, _ in loaded], reps, seed, engine, progress, workers)
+    return Saved(result, None if out is None else write_comparison(result, Path(out)))
+
+
+def sweep(
+    sweep_file: str | Path | Sweep,
+    out: str | Path,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Saved[pd.DataFrame]:
+    """Run every point of a sweep file's design into `out` (resuming the points already
+    there), then write its summary, sensitivity indices and charts."""
+    design = sweep_file if isinstance(sweep_file, Sweep) else load_sweep(sweep_file)
+    if workers is not None:
+        workers = check_workers(workers, tasks=len(design.points))
+    check_out(Path(out), "sweep")
+    check_executor(executor, scheduler)
+    table, written = sweep_into(design, Path(out), executor, workers, scheduler, progress)
+    return Saved(table, Path(out), written)
+
+
+def goal_seek(
+    scenario: ScenarioLike,
+    lever: SearchLever,
+    goal: Goal,
+    *,
+    reps: int = 100,
+    seed: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    step: float = 1.0,
+    low: float | None = None,
+    high: float | None = None,
+    out: str | Path | None = None,
+    progress: Callable[[float, int, int], None] | None = None,
+) -> Saved[GoalSeekResult]:
+    """The smallest value of `lever` that meets `goal` with its probability (bisection on
+    common random numbers; `sim.studies.goal_seek`); with `out`, write target.json and
+    points.csv. `result.answer` is None when no value up to the maximum meets it."""
+    scenario, source = _scenario(scenario)
+    check_run([scenario], reps, seed, engine, sources=[source])
+    _check_out(out, "target")
+    result = seek(scenario, lever, goal, reps=reps, seed=seed, engine=engine, step=step,
+                  low=low, high=high, progress=progress)
+    return Saved(result, None if out is None else write_goal_seek(result, Path(out)))
+
+
+def calibrate(
+    targets: str | Path = calibration.DEFAULT_TARGETS,
+    out: str | Path | None = None,
+    until: str | None = None,
+    *,
+    reps: int = calibration.FIT_REPS,
+    report_reps: int = calibration.REPORT_REPS,
+    seed: int = calibration.SEED,
+    engine: str = DEFAULT_ENGINE,
+    max_evals: int = calibration.MAX_NFEV,
+    progress: Callable[[str], None] | None = None,
+) -> Saved[calibration.Fit]:
+    """Fit the baseline's free parameters to the published targets (those up to `until`
+    only, with the later ones reported as a hold-out), and write the overlay, ranges,
+    target table, chart and report to `out` (default: the shipped calibration/, or its
+    holdout-YYYY-YY folder with `until`)."""
+    if until is not None and not re.fullmatch(r"\d{4}/\d{2}", str(until)):
+        raise InputError("not a fiscal year", field="until", value=until,
+                         allowed="a fiscal year such as 2019/20")
+    for name, value in (("reps", reps), ("report_reps", report_reps),
+                        ("max_evals", max_evals)):
+        if value < 1:
+            raise InputError("must be at least 1", field=name, value=value,
+                             allowed="a whole number >= 1")
+    check_run_size(reps, seed)
+    check_run_size(report_reps, seed)
+    check_run([], reps, seed, engine)  # the engine: the runs' scenarios come from the fit
+    folder = Path(out) if out is not None else (
+        calibration.DEFAULT_OUT if until is None
+        else calibration.DEFAULT_OUT / f"holdout-{until.replace('/', '-')}")
+    check_out(folder, "calibrate")
+    all_targets = load_targets(Path(targets))
+    fit_targets = calibration.select_targets(all_targets, until)
+    free = calibration.identified(calibration.PARAMS, fit_targets)
+    problem = calibration.Problem(calibration.base_scenario(), calibration.PARAMS,
+                                  all_targets, fit_targets, reps, seed, engine)
+    result = calibration.fit(problem, max_evals, report_reps, progress, free)
+    settings = {"targets_file": str(targets), "until": until, "fit_reps": reps,
+                "report_reps": report_reps, "seed": seed, "engine": engine,
+                "max_nfev": max_evals, "nfev": result.nfev,
+                "evaluations": problem.evaluations, "cost": result.cost,
+                "seconds": result.seconds, "optimizer": result.message,
+                "variant": calibration.VARIANT,
+                "provenance": provenance(seed=seed, fit_reps=reps, report_reps=report_reps,
+                                         engine=engine, targets_file=str(targets))}
+    files = write_calibration(result, free, folder, settings, until)
+    write_marker(folder, "calibrate", [p.name for p in files])
+    return Saved(result, folder, files)
+
+
+def brief(
+    config_path: str | Path | None = None,
+    *,
+    reps: int | None = None,
+    seed: int | None = None,
+    engine: str = DEFAULT_ENGINE,
+    year: str | None = None,
+    confidence: float | None = None,
+    cost_per_investigator_year_gbp: float | None = None,
+    with_goal_seek: bool = True,
+    out: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Saved[BriefResult]:
+    """The Recommendation 7 brief from a brief file (default: the shipped briefs/rec7.yaml):
+    the counterfactual, every option and the goal-seek, paired; with `out`, brief.html,
+    brief.md, the tables and charts. Given values replace the file's."""
+    path = Path(config_path) if config_path is not None else default_brief_path()
+    config = with_overrides(load_brief_config(path), year=year, confidence=confidence,
+                            cost_per_investigator_year_gbp=cost_per_investigator_year_gbp)
+    if not with_goal_seek:
+        config = config.model_copy(update={"target": None})
+    inputs = BriefInputs.from_config(config, path)
+    reps = config.reps if reps is None else reps
+    seed = config.seed if seed is None else seed
+    options = inputs.all_options()
+    check_run(options, reps, seed, engine,
+              sources=[inputs.sources.get(s.name, s.name) for s in options])
+    check_brief(config, inputs, reps)
+    _check_out(out, "brief")
+    result = make_brief(config, inputs, reps=reps, seed=seed, engine=engine,
+                        progress=progress)
+    return Saved(result, None if out is None else write_brief(result, Path(out), path))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _scenario(scenario: ScenarioLike) -> tuple[Scenario, str]:
+    """A scenario and what to call it in a message: its file, or its name."""
+    if isinstance(scenario, Scenario):
+        return scenario, scenario.name
+    return load_scenario(scenario), str(scenario)
+
+
+def _check_out(out: str | Path | None, command: str) -> None:
+    if out is not None:
+        check_out(Path(out), command)
+
+
+__all__ = ["Saved", "brief", "calibrate", "compare", "goal_seek", "load_scenario", "run",
+           "sweep"]
