@@ -1,0 +1,101 @@
+"""The public API and the single ways of doing things the layout promises: deriving a
+scenario, numbering pools, one run loop, one provenance block in every manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import sim
+from sim.engine.cases import NO_POOL, POOL_CODE
+from sim.engine.run import run_scenario
+from sim.errors import InputError, ScenarioError
+from sim.model.scenario import POOLS, scenario_from_dict
+from sim.outputs.provenance import PACKAGES
+from sim.studies.parameter_uncertainty import run_with_parameter_uncertainty
+from tests.conftest import ROOT, small_dict
+
+CALIBRATION = ROOT / "calibration"
+
+
+@pytest.fixture(scope="module")
+def small_yaml(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("scen") / "small.yaml"
+    path.write_text(yaml.safe_dump(small_dict(horizon_years=1, warmup_years=0.5),
+                                   sort_keys=False))
+    return path
+
+
+def test_with_changes_derives_a_validated_scenario_and_leaves_the_original() -> None:
+    s = scenario_from_dict(small_dict())
+    faster = s.with_changes({"cps.decision_days.mean": 20.0, "name": "faster"}, source="x")
+    assert faster.cps.decision_days.mean == 20.0 and faster.name == "faster"
+    assert s.cps.decision_days.mean != 20.0, "the original is unchanged"
+    every = s.with_changes({"pools.*.cases_per_staff": 1.5})
+    assert all(getattr(every.pools, p).cases_per_staff == 1.5 for p in POOLS)
+    with pytest.raises(ScenarioError, match=r"bad\.yaml"):
+        s.with_changes({"cps.charge_share": 2.0}, source="bad.yaml")
+
+
+def test_changes_apply_in_order() -> None:
+    s = scenario_from_dict(small_dict())
+    later_wins = s.with_changes([("pools.*.cases_per_staff", 1.5),
+                                 ("pools.iopc.cases_per_staff", 3.0)])
+    assert later_wins.pools.iopc.cases_per_staff == 3.0
+    assert later_wins.pools.dps.cases_per_staff == 1.5
+
+
+def test_pool_codes_follow_the_order_of_pools() -> None:
+    assert list(POOL_CODE) == list(POOLS)
+    assert [POOL_CODE[p] for p in POOLS] == list(range(len(POOLS)))
+    assert NO_POOL not in POOL_CODE.values()
+
+
+def test_parameter_uncertainty_runs_through_the_one_run_loop(monkeypatch) -> None:
+    """The same numbers in one process, in two, and in chunks of one replication."""
+    s = scenario_from_dict(small_dict(horizon_years=1, warmup_years=0.5))
+    one = run_with_parameter_uncertainty(s, 6, 3, "mc", CALIBRATION, reps_per_draw=2)
+    two = run_with_parameter_uncertainty(s, 6, 3, "mc", CALIBRATION, reps_per_draw=2,
+                                         workers=2, chunk_size=1)
+    for name, values in one.measured.summary.items():
+        np.testing.assert_array_equal(values, two.measured.summary[name], err_msg=name)
+    assert "drawn from the calibration" in one.parameters
+    plain = run_scenario(s, 6, 3, "mc")
+    assert plain.parameters == "the scenario's own values"
+    assert any(not np.array_equal(v, one.measured.summary[k], equal_nan=True)
+               for k, v in plain.measured.summary.items()), "the draws change the results"
+
+
+def test_the_api_runs_a_scenario_file_and_writes_its_folder(tmp_path: Path,
+                                                           small_yaml: Path) -> None:
+    saved = sim.run(small_yaml, reps=2, seed=4, out=tmp_path / "r")
+    assert saved.folder == tmp_path / "r" and (saved.folder / "summary.csv").is_file()
+    assert saved.result.reps == 2 and saved.result.seed == 4
+    assert sim.run(sim.load_scenario(small_yaml), reps=2, seed=4).folder is None
+
+
+def test_the_api_checks_inputs_before_any_run(small_yaml: Path, monkeypatch) -> None:
+    monkeypatch.setattr("sim.api.run_scenario", lambda *a, **k: pytest.fail("it ran"))
+    for bad, field in (({"reps": 0}, "reps"), ({"seed": -1}, "seed"),
+                       ({"chunk_size": 0}, "chunk_size"), ({"workers": 0}, "workers"),
+                       ({"engine": "warp"}, "engine")):
+        with pytest.raises(InputError) as caught:
+            sim.run(small_yaml, **{"reps": 1, **bad})
+        assert caught.value.field == field
+
+
+def test_every_manifest_carries_the_same_provenance(tmp_path: Path, small_yaml: Path) -> None:
+    sim.run(small_yaml, reps=2, out=tmp_path / "run")
+    sim.compare([small_yaml, small_yaml], reps=2, out=tmp_path / "cmp")
+    blocks = [json.loads((tmp_path / "run" / "manifest.json").read_text())["provenance"],
+              json.loads((tmp_path / "cmp" / "manifest.json").read_text())["provenance"]]
+    for block in blocks:
+        assert {"ccsim_version", "git_commit", "command", "python", "platform"} <= set(block)
+        assert set(block["packages"]) == set(PACKAGES)
+        run = block["runs"][0]
+        assert {"scenario_hash", "seed", "reps", "engine", "parameters"} <= set(run)
+    assert len(blocks[1]["runs"]) == 2
