@@ -18,9 +18,19 @@ from typing import TYPE_CHECKING, Any
 from sim.version import __version__
 
 if TYPE_CHECKING:
-    from sim.api import Saved, brief, calibrate, compare, goal_seek, load_scenario, run, sweep
+    from sim.api import (
+        Saved,
+        brief,
+        calibrate,
+        compare,
+        diff,
+        goal_seek,
+        load_scenario,
+        run,
+        sweep,
+    )
 
-__all__ = ["Saved", "__version__", "brief", "calibrate", "compare", "goal_seek",
+__all__ = ["Saved", "__version__", "brief", "calibrate", "compare", "diff", "goal_seek",
            "load_scenario", "run", "sweep"]
 
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
@@ -26,6 +26,7 @@ from sim.engine.engines import DEFAULT_ENGINE
 from sim.engine.run import RunResult, check_run, check_run_size, check_workers, run_scenario
 from sim.errors import InputError
 from sim.files.writing import check_out, write_marker
+from sim.model.fields import differences
 from sim.model.scenario import Scenario, load_scenario
 from sim.outputs.brief_report import write_brief
 from sim.outputs.calibration_report import write_calibration
@@ -106,11 +107,17 @@ def compare(
     engine: str = DEFAULT_ENGINE,
     *,
     workers: int = 1,
+    parameter_uncertainty: str | Path | None = None,
+    reps_per_draw: int = REPS_PER_DRAW,
     out: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Saved[Comparison]:
     """Run a base and alternatives with the same seed (common random numbers) and report
-    their paired differences; with `out`, write comparison.csv, charts and a report."""
+    their paired differences; with `out`, write comparison.csv, charts and a report.
+
+    With `parameter_uncertainty` (a calibration folder) every scenario's group g of
+    replications runs under the same parameter draw g, applied to its own values, so the
+    pairing holds and the intervals include what we do not know about the fitted values."""
     if len(scenarios) < 2:
         raise InputError("a comparison needs a base and at least one alternative",
                          field="scenarios", value=len(scenarios), allowed="two or more")
@@ -120,8 +127,19 @@ def compare(
         check_comparable(base, s, source)
     check_run([s for s, _ in loaded], reps, seed, engine, workers=workers,
               sources=[source for _, source in loaded])
+    posteriors = None
+    if parameter_uncertainty is not None:
+        posteriors = [check_uncertainty(s, Path(parameter_uncertainty), reps_per_draw)
+                      for s, _ in loaded]
     _check_out(out, "compare")
-    result = compare_runs([s for s, _ in loaded], reps, seed, engine, progress, workers)
+    if posteriors is None:
+        result = compare_runs([s for s, _ in loaded], reps, seed, engine, progress, workers)
+    else:
+        runs = [run_with_parameter_uncertainty(
+            s, reps, seed, engine, Path(parameter_uncertainty or ""), reps_per_draw, progress,
+            workers, posterior=posterior) for (s, _), posterior in zip(loaded, posteriors,
+                                                                        strict=True)]
+        result = Comparison(runs[0], runs[1:])
     return Saved(result, None if out is None else write_comparison(result, Path(out)))
 
 
@@ -253,6 +271,15 @@ def brief(
     return Saved(result, None if out is None else write_brief(result, Path(out), path))
 
 
+def diff(first: ScenarioLike, second: ScenarioLike) -> list[tuple[str, Any, Any]]:
+    """What differs between two scenarios as resolved (`extends:` applied, defaults filled):
+    (field path, first value, second value) for each field, levers and their dates
+    included; empty when they are the same model."""
+    a, _ = _scenario(first)
+    b, _ = _scenario(second)
+    return differences(a.to_dict(), b.to_dict())
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -268,5 +295,5 @@ def _check_out(out: str | Path | None, command: str) -> None:
         check_out(Path(out), command)
 
 
-__all__ = ["Saved", "brief", "calibrate", "compare", "goal_seek", "load_scenario", "run",
-           "sweep"]
+__all__ = ["Saved", "brief", "calibrate", "compare", "diff", "goal_seek", "load_scenario",
+           "run", "sweep"]

@@ -27,7 +27,7 @@ from sim.engine.engines import DEFAULT_ENGINE, ENGINES
 from sim.engine.metrics import HEADLINE
 from sim.engine.run import RunResult
 from sim.engine.summaries import summary_table
-from sim.errors import InputError
+from sim.errors import InputError, shorten, visible
 from sim.files.shipped import shipped_path
 from sim.files.writing import WriteError, default_out
 from sim.outputs.brief_report import headline_text
@@ -70,13 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="run directory (default results/<name>-<time>)")
     run.add_argument("--chunk-size", type=int, help="replications simulated at once")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    run.add_argument("--parameter-uncertainty", nargs="?", type=Path,
-                     const=shipped_path("calibration"),
-                     metavar="CALIBRATION_DIR",
-                     help="draw fitted parameters from the calibration's ranges per group of"
-                          " replications (default dir: the shipped calibration/)")
-    run.add_argument("--reps-per-draw", type=int, default=10,
-                     help="replications per parameter draw (default 10)")
+    _add_uncertainty_options(run)
     run.set_defaults(handler=cmd_run)
 
     cal = sub.add_parser("calibrate", help="fit the baseline's parameters to published figures")
@@ -103,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="mc (vectorised, default) or des (SimPy reference)")
     comp.add_argument("--out", type=Path, help="output directory (default results/compare-...)")
     comp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_uncertainty_options(comp)
     comp.set_defaults(handler=cmd_compare)
 
     sweep = sub.add_parser("sweep", help="run a sweep file's design; resumes if interrupted")
@@ -115,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=cmd_sweep)
 
+    diff = sub.add_parser("diff", help="what differs between two scenarios, as resolved")
+    diff.add_argument("first", type=Path)
+    diff.add_argument("second", type=Path)
+    diff.set_defaults(handler=cmd_diff)
+
     validate = sub.add_parser("validate", help="check scenario files and report every problem")
     validate.add_argument("scenarios", nargs="+", type=Path)
     validate.set_defaults(handler=cmd_validate)
@@ -124,6 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(flags={a.dest: a.option_strings[-1] for a in command._actions
                                     if a.option_strings and a.dest != "help"})
     return parser
+
+
+def _add_uncertainty_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--parameter-uncertainty", nargs="?", type=Path,
+                        const=shipped_path("calibration"), metavar="CALIBRATION_DIR",
+                        help="draw the fitted parameters from the calibration's ranges, one draw"
+                             " per group of replications (default dir: the shipped"
+                             " calibration/), so intervals include parameter uncertainty")
+    parser.add_argument("--reps-per-draw", type=int, default=10,
+                        help="replications per parameter draw (default 10)")
 
 
 def _add_target_parser(sub) -> None:
@@ -193,7 +203,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = args.out or default_out("compare", api.load_scenario(args.base).name)
     with _progress(args.reps * len(paths), args.quiet, f"compare [{args.engine}]") as advance:
         saved = api.compare(paths, args.reps, args.seed, args.engine,
-                            workers=os.cpu_count() or 1, out=out, progress=advance)
+                            workers=os.cpu_count() or 1,
+                            parameter_uncertainty=args.parameter_uncertainty,
+                            reps_per_draw=args.reps_per_draw, out=out, progress=advance)
     _print_comparison(saved.result.table())
     print(f"results written to {saved.folder}")
     return EXIT_OK
@@ -241,6 +253,23 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
               f" model {r.model_mean:.4g}")
     print(f"written to {saved.folder}: {', '.join(p.name for p in saved.files)}")
     return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    changes = api.diff(args.first, args.second)
+    if not changes:
+        print(f"{args.first} and {args.second} are the same model (as resolved)")
+        return EXIT_OK
+    print(f"{len(changes)} field{'s' if len(changes) != 1 else ''} differ"
+          f"{'s' if len(changes) == 1 else ''} ({args.first} -> {args.second}):")
+    width = min(max(len(path) for path, _, _ in changes), 60)
+    for path, a, b in changes:
+        print(f"  {visible(shorten(path, 60)):{width}s}  {_shown(a)} -> {_shown(b)}")
+    return EXIT_OK
+
+
+def _shown(value: object) -> str:
+    return "(absent)" if value is None else visible(shorten(str(value), 50))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -87,6 +87,29 @@ def set_path(data: Any, path: str, value: Any) -> None:
             node[last] = value
 
 
+def leaves(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Every leaf of nested data by its dotted path (list items by position), in order."""
+    if isinstance(data, dict) and data:
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(leaves(value, f"{prefix}{key}."))
+        return out
+    if isinstance(data, list) and data:
+        out = {}
+        for i, value in enumerate(data):
+            out.update(leaves(value, f"{prefix}{i}."))
+        return out
+    return {prefix[:-1]: data}
+
+
+def differences(a: Any, b: Any) -> list[tuple[str, Any, Any]]:
+    """(path, value in a, value in b) for every leaf where two nested data differ; a leaf
+    only one side has is paired with None."""
+    left, right = leaves(a), leaves(b)
+    paths = list(left) + [p for p in right if p not in left]
+    return [(p, left.get(p), right.get(p)) for p in paths if left.get(p) != right.get(p)]
+
+
 def flatten(overlay: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """A nested overlay as dotted paths to its leaves, as a scenario's `extends:` merges it
     (`deep_merge`): mappings merge key by key, while lists and distributions (a mapping
