@@ -14,6 +14,7 @@ import datetime as dt
 import errno
 import os
 import sys
+import textwrap
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -32,7 +33,15 @@ from sim.files.shipped import shipped_path
 from sim.files.writing import WriteError, default_out
 from sim.outputs.brief_report import headline_text
 from sim.outputs.calibration_report import fit_table
+from sim.outputs.labels import label
 from sim.outputs.provenance import recording_command
+from sim.outputs.run_report import (
+    bare,
+    headline_rows,
+    ranges_source,
+    reported_period,
+    shown_text,
+)
 from sim.studies.calibration.fit import DEFAULT_TARGETS, FIT_REPS, MAX_NFEV, REPORT_REPS, SEED
 from sim.studies.goal_seek import Goal, SearchLever, parse_at_most
 from sim.studies.sweep.design import load_sweep
@@ -194,7 +203,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                         reps_per_draw=args.reps_per_draw, out=out, progress=advance)
     if not args.quiet:
         _print_headline(saved.result)
-    print(f"results written to {saved.folder}")
+    report = [] if args.quiet else [f"open {(saved.folder or out) / 'report.html'}"]
+    print(f"results written to {saved.folder}", *report, sep="\n")
     return EXIT_OK
 
 
@@ -212,15 +222,31 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _print_comparison(table: pd.DataFrame) -> None:
-    rows = table[(table.period == "all") & table.metric.isin(HEADLINE)]
-    print(f"\n{'option':24s} {'metric':30s} {'base':>10s} {'option':>10s} "
-          f"{'difference (95% interval)':>34s}")
-    for _, r in rows.iterrows():
-        mark = " *" if r.distinguishable else ""
-        interval = f"{r.diff_mean:.4g} ({r.diff_low:.4g} to {r.diff_high:.4g}){mark}"
-        print(f"{r.scenario:24s} {r.metric:30s} {r.base_mean:10.4g} {r.alt_mean:10.4g} "
-              f"{interval:>34s}")
-    print("* the paired difference's interval excludes zero")
+    """Each option against the base, as a planner reads it: plain labels, values and the
+    paired difference (95% interval) in the metric's units, and whether that is better,
+    worse or no clear change. The metric names stay in comparison.csv."""
+    rows = table[(table.period == "all") & table.metric.isin(HEADLINE)].set_index(
+        ["scenario", "metric"])
+    lines = [("option", "", "base", "with option", "difference (95% interval)", "")]
+    for name in dict.fromkeys(rows.index.get_level_values("scenario")):
+        for metric in (m for m in HEADLINE if (name, m) in rows.index):
+            r, lab = rows.loc[(name, metric)], label(metric)
+            verdict = lab.verdict(r.diff_mean, bool(r.distinguishable))
+            word = {"better": "better", "worse": "worse"}.get(verdict, "no clear change")
+            if verdict == "same" and r.distinguishable and r.diff_mean != 0:
+                word = "higher" if r.diff_mean > 0 else "lower"  # no better direction
+            lines.append((str(name), shown_text(lab), lab.value(r.base_mean),
+                          lab.value(r.alt_mean),
+                          f"{lab.change(r.diff_mean)} ({bare(lab.change(r.diff_low))} to"
+                          f" {bare(lab.change(r.diff_high))})", word))
+    widths = [max(len(line[i]) for line in lines) for i in range(6)]
+    print()
+    for line in lines:
+        print(f"{line[0]:{widths[0]}s}  {line[1]:{widths[1]}s}  {line[2]:>{widths[2]}s}"
+              f"  {line[3]:>{widths[3]}s}  {line[4]:>{widths[4]}s}  {line[5]}".rstrip())
+    print("difference: option minus base, replication by replication (the same random"
+          " numbers);\nbetter or worse: its 95% interval excludes no change; no clear change:"
+          " it does not.")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -330,32 +356,78 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 
 class _progress:
-    """A tqdm bar on stderr for interactive runs; silent when quiet or not a terminal."""
+    """Progress of run, compare and sweep on stderr, with the time left: a tqdm bar on a
+    terminal; plain lines (when another 10% is done or 30 s have passed) when stderr is a
+    file or a pipe, so a log shows how far a long run has got; nothing under --quiet."""
 
-    def __init__(self, total: int, quiet: bool, label: str) -> None:
-        self.total, self.quiet, self.label = total, quiet, label
+    EVERY_SHARE, EVERY_SECONDS = 0.1, 30.0
+
+    def __init__(self, total: int, quiet: bool, label: str, unit: str | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.total, self.quiet, self.label, self.clock = total, quiet, label, clock
+        # a sweep advances point by point; run and compare replication by replication
+        self.unit = unit or ("points" if label.startswith("sweep") else "replications")
+        self.bar: tqdm | None = None
 
     def __enter__(self) -> Callable[[int], None]:
-        self.bar = tqdm(total=self.total, desc=self.label, unit="step",
-                        disable=True if self.quiet else None, file=sys.stderr)
+        self.done, self.started = 0, self.clock()
+        self.said_done, self.said_at = 0, self.started
+        if not self.quiet and sys.stderr.isatty():
+            self.bar = tqdm(total=self.total, desc=self.label, file=sys.stderr,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt} of"
+                            f" {{total_fmt}} {self.unit} [{{elapsed}} so far, about"
+                            " {remaining} left]")
         return self.advance
 
     def advance(self, steps: int) -> None:
-        self.bar.update(steps)
+        self.done += steps
+        if self.bar is not None:
+            self.bar.update(steps)
+            return
+        now = self.clock()
+        due = (self.done - self.said_done >= self.EVERY_SHARE * self.total
+               or now - self.said_at >= self.EVERY_SECONDS or self.done >= self.total)
+        if self.quiet or not due or self.done <= 0:  # nothing done yet: no rate to tell
+            return
+        elapsed = now - self.started
+        if self.done >= self.total:
+            when = f"done in {self._duration(elapsed)}"
+        else:
+            when = f"about {self._duration(elapsed / self.done * (self.total - self.done))} left"
+        print(f"{self.label}: {self.done:,} of {self.total:,} {self.unit}, {when}",
+              file=sys.stderr, flush=True)
+        self.said_done, self.said_at = self.done, now
+
+    @staticmethod
+    def _duration(seconds: float) -> str:
+        """A time as a person says it: "40 s", "3 min", "1 h 5 min"."""
+        if seconds < 90:
+            return f"{max(round(seconds), 1)} s"
+        minutes = round(seconds / 60)
+        return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60} min"
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _print_headline(result: RunResult) -> None:
-    table = summary_table(result.measured).set_index("metric")
-    rows = [m for m in HEADLINE if m in table.index]
-    print(f"\n{result.scenario.name}: {result.reps} replications, seed {result.seed},"
-          f" engine {result.engine}, {result.scenario.start} to {result.scenario.end}")
-    print(f"{'metric':34s} {'mean':>12s} {'90% interval':>26s}")
-    for m in rows:
-        r = table.loc[m]
-        print(f"{m:34s} {r['mean']:12.4g} {f'{r.p05:.4g} to {r.p95:.4g}':>26s}")
+    """The headline figures as a planner reads them: plain labels, values in their units
+    (£, %, working days) and the 90% range. The metric names stay in summary.csv."""
+    scenario = result.scenario
+    first, last, _ = reported_period({"start": scenario.start,
+                                      "horizon_years": scenario.horizon_years})
+    rows = [("", "mean", "90% range")] + [row[1:] for row in
+                                          headline_rows(summary_table(result.measured))]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    print(f"\n{scenario.name}, {first} to {last}: {result.reps:,} replications"
+          f" (seed {result.seed}, engine {result.engine})")
+    for text, mean, span in rows:
+        print(f"{text:{widths[0]}s}  {mean:>{widths[1]}s}  {span:>{widths[2]}s}")
+    print(textwrap.fill(
+        "Means across replications; 90% of replications fall within the range. Investigations"
+        f" open and cases awaiting a hearing are counted at the end of {last}; the other"
+        f" figures cover the whole period. {ranges_source(result.parameters)}", width=92))
 
 
 def _as_flag(exc: InputError, args: argparse.Namespace | None) -> InputError:

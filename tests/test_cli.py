@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,9 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.engine.metrics import GLOSSARY
+from sim.engine.metrics import GLOSSARY, HEADLINE
+from sim.outputs.labels import label
+from sim.outputs.run_report import value_range
 from tests.conftest import BASELINE, ROOT, small_dict
 
 RUN_FILES = ["manifest.json", "summary.csv", "yearly.csv", "timeseries.parquet", "report.html"]
@@ -140,3 +143,67 @@ def test_parameter_uncertainty_flag_uses_the_shipped_calibration(small_yaml: Pat
     drawn = pd.read_csv(out / "summary.csv").set_index("metric")["mean"]
     plain = pd.read_csv(run_a / "summary.csv").set_index("metric")["mean"]
     assert drawn["officers.restricted.mean"] != plain["officers.restricted.mean"]
+
+
+def test_run_prints_plain_headlines_in_their_units_and_where_the_report_is(
+        small_yaml: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "plain"
+    assert main(["run", str(small_yaml), "--reps", "3", "--seed", "1", "--out", str(out),
+                 "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    lines = printed.strip().splitlines()
+    assert lines[-2:] == [f"results written to {out}", f"open {out / 'report.html'}"], (
+        "the run ends by saying where the report is")
+    for metric in HEADLINE:
+        assert metric not in printed, f"{metric}: metric names stay in the CSV files"
+    summary = pd.read_csv(out / "summary.csv").set_index("metric")
+    for metric in ("iopc.open_over_12m.end", "iopc.within_12m.share", "met.duration_wd.mean"):
+        lab, r = label(metric), summary.loc[metric]
+        row = next(x for x in lines if x.startswith(lab.text + "  "))
+        assert row.split("  ")[-1].strip() == value_range(lab, r.p05, r.p95), row
+        assert f"  {lab.value(r['mean'])}  " in row, row
+    assert "%" in next(x for x in lines if x.startswith("IOPC investigations finished"))
+    assert "working days" in next(x for x in lines if x.startswith("mean time to finalise"))
+    assert next(x for x in lines if x.startswith("pay cost of suspended officers")).count("£") == 3
+    assert "chance alone" in printed, "the ranges say where they come from"
+
+
+def test_compare_prints_each_option_in_plain_words_with_a_verdict(
+        small_yaml: Path, tmp_path: Path, capsys) -> None:
+    fewer = small_dict(horizon_years=2)
+    fewer["name"] = "fewer_iopc"
+    fewer["pools"]["iopc"]["staff"] = [{"from": "2018-04-01", "value": 20}]
+    alt = tmp_path / "fewer_iopc.yaml"
+    alt.write_text(yaml.safe_dump(fewer, sort_keys=False))
+    out = tmp_path / "cmp"
+    assert main(["compare", str(small_yaml), str(alt), "--reps", "3", "--out", str(out),
+                 "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    for metric in HEADLINE:
+        assert metric not in printed, f"{metric}: metric names stay in comparison.csv"
+    table = pd.read_csv(out / "comparison.csv")
+    r = table[(table.period == "all") & (table.metric == "iopc.open.end")].iloc[0]
+    lab = label("iopc.open.end")
+    row = next(x for x in printed.splitlines() if x.startswith(f"fewer_iopc  {lab.text}  "))
+    assert f"  {lab.value(r.base_mean)}  " in row and f"  {lab.value(r.alt_mean)}  " in row
+    assert f"{lab.change(r.diff_mean)} (" in row, "the difference in the metric's units"
+    word = lab.verdict(r.diff_mean, bool(r.distinguishable))
+    assert row.endswith({"same": "no clear change"}.get(word, word)), row
+    assert word == "worse", "a third fewer IOPC investigators: more IOPC investigations open"
+
+
+def test_progress_is_plain_lines_when_not_a_terminal_and_silent_when_quiet(
+        small_yaml: Path, tmp_path: Path, capsys) -> None:
+    assert main(["run", str(small_yaml), "--reps", "3", "--out", str(tmp_path / "a"),
+                 "--workers", "1", "--chunk-size", "1"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3, f"a line per third of the run (each more than 10%): {err}"
+    for done, line in zip((1, 2), err, strict=False):
+        assert re.fullmatch(rf"baseline \[mc\]: {done} of 3 replications, about \d+ (s|min)"
+                            " left", line), line
+    assert re.fullmatch(r"baseline \[mc\]: 3 of 3 replications, done in \d+ s", err[2]), err
+    assert main(["run", str(small_yaml), "--reps", "3", "--out", str(tmp_path / "b"),
+                 "--quiet"]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == "", "nothing at all on stderr under --quiet"
+    assert quiet.out == f"results written to {tmp_path / 'b'}\n"

@@ -124,6 +124,7 @@ def test_installed_run_validate_and_brief_from_an_empty_folder(installed, tmp_pa
     assert run_dir.name.startswith("baseline-")
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["scenario_name"] == "baseline" and (run_dir / "summary.csv").is_file()
+    assert (run_dir / "workbook.xlsx").is_file()  # openpyxl: a core dependency
 
     shipped = Path(json.loads(in_empty_folder(
         tmp_path / "where", installed, "python", "-c",

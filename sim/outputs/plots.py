@@ -13,21 +13,23 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.engine.metrics import MONTHLY_GLOSSARY, POOL_TITLES, POOLS
+from sim.engine.metrics import POOLS
 from sim.files.writing import write_with
+from sim.outputs.labels import label as plain
 
-#: One chart per question a planner asks of a run: file name, title, metrics drawn on it.
-CHARTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+#: One chart per question a planner asks of a run: file name, title, metrics drawn on it
+#: (each line labelled by sim.outputs.labels), and the y-axis with its unit.
+CHARTS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ("open_cases", "Investigations open at month end",
-     tuple(f"{p}.open" for p in POOLS)),
+     tuple(f"{p}.open" for p in POOLS), "cases open"),
     ("over_12_months", "Investigations open over 12 months at month end",
-     tuple(f"{p}.open_over_12m" for p in POOLS)),
+     tuple(f"{p}.open_over_12m" for p in POOLS), "cases open over 12 months"),
     ("officers", "Officers suspended or restricted at month end",
-     ("officers.suspended", "officers.restricted")),
+     ("officers.suspended", "officers.restricted"), "officers"),
     ("hearings", "Cases awaiting a misconduct hearing at month end",
-     ("hearings.awaiting",)),
+     ("hearings.awaiting",), "cases awaiting a hearing"),
     ("demand", "Cases received per month",
-     ("complaints.cases", "conduct.cases", "iopc.referrals")),
+     ("complaints.cases", "conduct.cases", "iopc.referrals"), "cases a month"),
 )
 COLOURS = ("#1b6ca8", "#d1495b", "#2e8b57", "#8e6c8a", "#e39b2d")
 
@@ -50,41 +52,42 @@ def fan_quantiles(series: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 def fan_chart(ax: Axes, series: pd.DataFrame, metric: str, label: str | None = None,
               color: str = COLOURS[0]) -> None:
-    """Draw one metric's fan on `ax`: the median line, a 50% band and a 90% band."""
+    """Draw one metric's fan on `ax`: the median line, a 50% band and a 90% band; the line
+    is labelled `label`, or the metric's plain label."""
     q = fan_quantiles(series, metric)
     if q.empty:
         return
     x = pd.to_datetime(q.index, format="%Y-%m")
     ax.fill_between(x, q.p05, q.p95, color=color, alpha=0.15, lw=0)
     ax.fill_between(x, q.p25, q.p75, color=color, alpha=0.30, lw=0)
-    ax.plot(x, q.p50, color=color, lw=1.6, label=label or metric)
+    ax.plot(x, q.p50, color=color, lw=1.6, label=label or plain(metric).text)
     ax.grid(alpha=0.3)
 
 
-def _label(metric: str) -> str:
-    """Pool charts are labelled by pool; the rest by their glossary entry."""
-    pool = metric.split(".", maxsplit=1)[0]
-    return POOL_TITLES[pool] if pool in POOLS else MONTHLY_GLOSSARY.get(metric, metric)
+def chart(series: pd.DataFrame, title: str, metrics: tuple[str, ...], y_label: str) -> Figure:
+    """One chart of CHARTS: a fan per metric, each line under its plain label, the title
+    and the y-axis with its unit."""
+    reps = series.replication.nunique() if not series.empty else 0
+    fig = Figure(figsize=(9, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for metric, colour in zip(metrics, COLOURS, strict=False):
+        fan_chart(ax, series, metric, plain(metric).text, colour)
+    ax.set_title(title)
+    ax.set_ylabel(y_label)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="best", fontsize=8, framealpha=0.8)
+    ax.set_xlabel(f"month (line: median; bands: 50% and 90% of {reps} replications)",
+                  fontsize=8, color="#555")
+    return fig
 
 
 def write_plots(series: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Write one PNG per chart in CHARTS; returns the paths in the order of CHARTS."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    reps = series.replication.nunique() if not series.empty else 0
     paths = []
-    for name, title, metrics in CHARTS:
-        fig = Figure(figsize=(9, 4.5), layout="constrained")
-        ax = fig.subplots()
-        for metric, colour in zip(metrics, COLOURS, strict=False):
-            fan_chart(ax, series, metric, _label(metric), colour)
-        ax.set_title(title)
-        ax.set_ylabel("cases" if not name.startswith("officers") else "officers")
-        ax.set_ylim(bottom=0)
-        ax.legend(loc="best", fontsize=8, framealpha=0.8)
-        ax.set_xlabel(f"month (line: median; bands: 50% and 90% of {reps} replications)",
-                      fontsize=8, color="#555")
+    for name, title, metrics, y_label in CHARTS:
         path = out_dir / f"{name}.png"
-        save_png(fig, path)
+        save_png(chart(series, title, metrics, y_label), path)
         paths.append(path)
     return paths

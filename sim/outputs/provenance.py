@@ -24,7 +24,7 @@ from sim.files.shipped import source_root
 from sim.version import __version__
 
 #: the packages whose versions can change a result or how it is written
-PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "pydantic", "simpy", "matplotlib")
+PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "pydantic", "simpy", "matplotlib", "openpyxl")
 NO_COMMIT = "unknown (not a git checkout)"
 
 _COMMAND: contextvars.ContextVar[str | None] = contextvars.ContextVar("command", default=None)

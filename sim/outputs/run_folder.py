@@ -40,10 +40,18 @@ from sim.outputs.compare_report import render_comparison, write_comparison_plots
 from sim.outputs.plots import write_plots
 from sim.outputs.provenance import provenance
 from sim.outputs.run_report import render_report, write_report
+from sim.outputs.workbook import (
+    WORKBOOK,
+    comparison_workbook,
+    finished_time,
+    run_workbook,
+    save_workbook,
+)
 from sim.studies.compare import Comparison
 from sim.studies.goal_seek import GoalSeekResult
 
-RUN_FILES = ("manifest.json", "summary.csv", "yearly.csv", "timeseries.parquet", "report.html")
+RUN_FILES = ("manifest.json", "summary.csv", "yearly.csv", "timeseries.parquet", "report.html",
+             WORKBOOK)
 KEPT = "nothing was written there and earlier results are untouched"
 _PID = re.compile(r"\.(?:partial|old)-(\d+)-")
 
@@ -57,7 +65,8 @@ def write_run(result: RunResult, out_dir: Path) -> Path:
 
 
 def write_comparison(comparison: Comparison, out_dir: Path) -> Path:
-    """comparison.csv, the paired-difference charts, report and manifest, written whole."""
+    """comparison.csv, the paired-difference charts, report, workbook and manifest, written
+    whole."""
     return write_folder(out_dir, "compare",
                         lambda staging: _comparison_files(comparison, staging))
 
@@ -120,6 +129,9 @@ def _comparison_files(comparison: Comparison, staging: Path) -> None:
         "provenance": provenance([comparison.base, *comparison.alternatives]),
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    runs = [comparison.base, *comparison.alternatives]
+    save_workbook(comparison_workbook(comparison, table, manifest), staging / WORKBOOK,
+                  finished_time(*runs))
 
 
 def _run_files(result: RunResult, staging: Path) -> None:
@@ -133,6 +145,8 @@ def _run_files(result: RunResult, staging: Path) -> None:
     plots = write_plots(series, staging / "plots")
     html = render_report(manifest, summary, yearly, plots, GLOSSARY)
     write_report(staging / "report.html", html)
+    save_workbook(run_workbook(result, manifest, summary, yearly, series), staging / WORKBOOK,
+                  finished_time(result))
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
 
 

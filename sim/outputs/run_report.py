@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import html
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -12,7 +13,9 @@ from typing import Any
 import pandas as pd
 
 from sim.engine.metrics import HEADLINE
+from sim.engine.run import OWN_PARAMETERS
 from sim.files.writing import write_text_atomic
+from sim.outputs.labels import BODIES, Label, label
 
 STYLE = (
     "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.4}"
@@ -22,6 +25,7 @@ STYLE = (
     "td.note{text-align:left;color:#555;font-size:12px}th.note{text-align:left}"
     "img{max-width:100%}details{margin:1em 0}pre{background:#f5f5f5;padding:1em;"
     "overflow-x:auto;font-size:12px}"
+    "p.subtitle{color:#555;margin-top:-0.5em}p.lead{font-size:1.1em}"
 )
 
 
@@ -60,15 +64,122 @@ def html_table(header: Sequence[str], rows: Iterable[Sequence[str]],
     return f"<table>{cap}<tr>{head}</tr>{body}</table>"
 
 
-def _metric_rows(summary: pd.DataFrame, glossary: Mapping[str, str],
-                 metrics: Iterable[str] | None = None) -> list[str]:
-    rows = summary.set_index("metric")
-    names = [m for m in (metrics or rows.index) if m in rows.index]
-    cells = ([html.escape(m), fmt(r["mean"]), f"{fmt(r.p05)} to {fmt(r.p95)}", fmt(r.p50),
-              fmt(r.get("mc_se")), html.escape(glossary.get(m, ""))]
-             for m, r in zip(names, (rows.loc[m] for m in names), strict=True))
-    header = ["metric", "mean", "90% of replications", "median", "Monte Carlo s.e.", "meaning"]
-    return [html_table(header, cells, notes={5})]
+def shown_text(lab: Label) -> str:
+    """A label as a row reads it: a cost a year says so, since its value shows only the £."""
+    if lab.unit.endswith(" a year") and "a year" not in lab.text:
+        return f"{lab.text} (a year)"
+    return lab.text
+
+
+def bare(text: str) -> str:
+    """A written value without its unit words ("151 working days" -> "151"), for the ends
+    of a range printed beside a value that names the unit."""
+    return text.split(" ", 1)[0]
+
+
+def value_range(lab: Label, low: Any, high: Any) -> str:
+    """A range in the metric's units: "120 to 180", "82% to 90%", "£2,229,000 to £3,023,000"."""
+    return f"{bare(lab.value(low))} to {bare(lab.value(high))}"
+
+
+def headline_rows(summary: pd.DataFrame,
+                  metrics: Iterable[str] = HEADLINE) -> list[tuple[str, str, str, str]]:
+    """The headline figures as a planner reads them, the same in the terminal and the
+    report: (metric, plain label, mean, 90% range across replications)."""
+    rows = _by_metric(summary)
+    out = []
+    for m in (m for m in metrics if m in rows):
+        lab, r = label(m), rows[m]
+        out.append((m, shown_text(lab), lab.value(r["mean"]), value_range(lab, r["p05"],
+                                                                          r["p95"])))
+    return out
+
+
+def _by_metric(summary: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """A summary table's mean and 90% range per metric."""
+    table = summary.set_index("metric")[["mean", "p05", "p95"]].astype(float)
+    return {str(m): {str(k): float(v) for k, v in r.items()} for m, r in table.iterrows()}
+
+
+def reported_period(scenario: Mapping) -> tuple[str, str, int]:
+    """The first and last month reported ("April 2021", "March 2026") and the years."""
+    start = dt.date.fromisoformat(str(scenario["start"]))
+    years = int(scenario["horizon_years"])
+    last = start.replace(year=start.year + years) - dt.timedelta(days=1)
+    return f"{start:%B %Y}", f"{last:%B %Y}", years
+
+
+def ranges_source(parameters: str | None) -> str:
+    """Where a run's ranges come from: chance alone with the scenario's own values; chance
+    and what we do not know about the fitted parameters when they were drawn."""
+    if parameters is None or parameters == OWN_PARAMETERS:
+        return ("The ranges come from chance alone (which cases arrive and how long each"
+                " takes), with the fitted parameters held at the scenario's own values: they"
+                " leave out what we do not know about those parameters"
+                " (a run with --parameter-uncertainty adds it).")
+    if parameters.startswith("drawn from the calibration"):
+        return ("The ranges include chance and what we do not know about the fitted"
+                f" parameters, which were {parameters}.")
+    return f"The ranges come from chance; the fitted parameters are {parameters}."
+
+
+def opening_sentences(manifest: Mapping, summary: pd.DataFrame) -> list[str]:
+    """What this run says, in two or three sentences built from its numbers: the period and
+    replications, the investigations open over 12 months at the end, the time to finalise,
+    and suspended officers with their cost."""
+    rows = _by_metric(summary)
+
+    def said(metric: str) -> tuple[str, str] | None:
+        if metric not in rows:
+            return None
+        lab, r = label(metric), rows[metric]
+        return lab.value(r["mean"]), value_range(lab, r["p05"], r["p95"])
+
+    first, last, years = reported_period(manifest.get("scenario", {}))
+    reps = int(manifest["reps"])
+    out = [f"This run forecasts the {manifest.get('scenario_name', 'scenario')} scenario over"
+           f" {years} year{'' if years == 1 else 's'}, {first} to {last}, from {reps:,}"
+           f" replication{'' if reps == 1 else 's'}."]
+    over = [(BODIES[p], v) for p in ("iopc", "psu") if (v := said(f"{p}.open_over_12m.end"))]
+    if over:
+        out.append(f"At the end of {last} it expects on average "
+                   + " and ".join(f"{v} {body} investigations (90% range {r})"
+                                  for body, (v, r) in over)
+                   + " to be open more than 12 months after their case was received.")
+    clauses = []
+    if finalise := said("met.duration_wd.mean"):
+        clauses.append(f"{BODIES['met']} cases take {finalise[0]} on average to finalise"
+                       f" (90% range {finalise[1]})")
+    if suspended := said("officers.suspended.mean"):
+        clause = f"an average of {suspended[0]} officers are suspended (90% range {suspended[1]})"
+        if cost := said("cost.suspended_gbp_per_year"):
+            clause += f", at a pay cost of {cost[0]} a year (90% range {cost[1]})"
+        clauses.append(clause)
+    if clauses:
+        text = "; ".join(clauses)
+        out.append(text[0].upper() + text[1:] + ".")
+    return out
+
+
+def _headline_table(summary: pd.DataFrame, glossary: Mapping[str, str]) -> str:
+    esc = html.escape
+    cells = ([esc(text), esc(mean), esc(rng), esc(glossary.get(m, ""))]
+             for m, text, mean, rng in headline_rows(summary))
+    return html_table(["", "mean", "90% of replications", "what it counts"], cells, notes={3})
+
+
+def _metric_rows(summary: pd.DataFrame, glossary: Mapping[str, str]) -> list[str]:
+    """Every metric: its plain label and the name it has in summary.csv."""
+    esc = html.escape
+    cells = []
+    for m, r in summary.set_index("metric").iterrows():
+        lab = label(str(m))
+        cells.append([esc(shown_text(lab)), esc(str(m)), esc(lab.value(r["mean"])),
+                      esc(value_range(lab, r.p05, r.p95)), esc(lab.value(r.p50)),
+                      fmt(r.get("mc_se")), esc(glossary.get(str(m), ""))])
+    header = ["", "metric (summary.csv)", "mean", "90% of replications", "median",
+              "Monte Carlo s.e.", "meaning"]
+    return [html_table(header, cells, notes={1, 6})]
 
 
 def _yearly_rows(yearly: pd.DataFrame) -> list[str]:
@@ -76,43 +187,51 @@ def _yearly_rows(yearly: pd.DataFrame) -> list[str]:
     shown = yearly[yearly.metric.isin(HEADLINE)]
     if shown.empty:
         return []
+    esc = html.escape
     years = list(dict.fromkeys(shown.year))
-    out = ["<table><tr><th>metric</th>" + "".join(f"<th>{html.escape(y)}</th>" for y in years)
-           + "</tr>"]
+    out = ["<table><tr><th></th>" + "".join(f"<th>{esc(y)}</th>" for y in years) + "</tr>"]
     for m in HEADLINE:
-        cells = []
+        lab, cells = label(m), []
         for y in years:
             r = shown[(shown.metric == m) & (shown.year == y)]
             cells.append("<td>–</td>" if r.empty else
-                         f"<td title='90%: {fmt(r.p05.iloc[0])} to {fmt(r.p95.iloc[0])}'>"
-                         f"{fmt(r['mean'].iloc[0])}</td>")
+                         f"<td title='90%: {esc(value_range(lab, r.p05.iloc[0], r.p95.iloc[0]))}'>"
+                         f"{esc(lab.value(r['mean'].iloc[0]))}</td>")
         if any(c != "<td>–</td>" for c in cells):
-            out.append(f"<tr><td>{html.escape(m)}</td>{''.join(cells)}</tr>")
+            out.append(f"<tr><td>{esc(shown_text(lab))}</td>{''.join(cells)}</tr>")
     out.append("</table>")
     return out
 
 
 def render_report(manifest: Mapping, summary: pd.DataFrame, yearly: pd.DataFrame,
                   plots: Iterable[Path], glossary: Mapping[str, str]) -> str:
-    """The page: provenance first, then headline figures, years, charts, every metric."""
+    """The page: what the run says (sentences from its numbers, and where its ranges come
+    from), the headline figures, then provenance, years, charts and every metric."""
     esc = html.escape
     scenario = manifest.get("scenario", {})
     name = manifest.get("scenario_name", "scenario")
+    first, last, _ = reported_period(scenario)
+    source = ranges_source(manifest.get("parameters"))
     body = [
         f"<h1>ccsim forecast: {esc(name)}</h1>",
+        f"<p class='subtitle'>{manifest.get('reps'):,} replications, {esc(first)} to"
+        f" {esc(last)}. {esc(source)}</p>",
+        "<p class='lead'>" + esc(" ".join(opening_sentences(manifest, summary))) + "</p>",
+        "<h2>Headline figures (whole reported period)</h2>",
+        "<p>Means across replications, with the range that holds 90% of them. Investigations"
+        f" open and cases awaiting a hearing are counted at the end of {esc(last)}; the other"
+        " figures cover the whole period.</p>",
+        _headline_table(summary, glossary),
+        "<h2>About this run</h2>",
         f"<p>{esc(str(scenario.get('description', '')))}</p>",
         "<p>" + ", ".join([
             f"{manifest.get('reps')} replications", f"seed {manifest.get('seed')}",
             f"engine {esc(str(manifest.get('engine')))}",
             f"ccsim {esc(str(manifest.get('version')))}",
             f"scenario hash {esc(str(manifest.get('scenario_hash')))}",
+            f"fitted parameters: {esc(str(manifest.get('parameters', OWN_PARAMETERS)))}",
             f"run {esc(str(manifest.get('started')))} to {esc(str(manifest.get('finished')))}",
         ]) + ". The same scenario and seed give the same numbers.</p>",
-        "<h2>Headline figures (whole reported period)</h2>",
-        "<p>Means across replications, with the range that holds 90% of them: the"
-        " uncertainty that comes from chance in arrivals and case lengths under this"
-        " scenario's assumptions. Stocks are at the end of the period.</p>",
-        *_metric_rows(summary, glossary, HEADLINE),
         "<h2>By financial year (April to March)</h2>",
         "<p>Flows within the year, stocks at 31 March, averages over the year; hover a cell"
         " for its 90% range.</p>",

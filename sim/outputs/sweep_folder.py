@@ -38,6 +38,7 @@ from sim.files.writing import (
 )
 from sim.outputs.plots import save_png
 from sim.outputs.provenance import provenance
+from sim.outputs.workbook import SWEEP_TIME, WORKBOOK, save_workbook, sweep_workbook
 from sim.studies.sweep.analysis import chart_metrics, every_point, sensitivity, wide_summary
 from sim.studies.sweep.design import Sweep
 from sim.studies.sweep.runner import KEPT, check_executor, run_sweep
@@ -177,8 +178,9 @@ def grid_chart(sweep: Sweep, table: pd.DataFrame, metric: str, path: Path) -> Pa
 
 
 def write_analysis(sweep: Sweep, table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Write results.parquet, summary.csv, sensitivity.csv (SALib designs), charts and
-    manifest.json (the sweep file, its base scenario and the provenance)."""
+    """Write results.parquet, summary.csv, sensitivity.csv (SALib designs), charts,
+    manifest.json (the sweep file, its base scenario and the provenance) and workbook.xlsx
+    (the same tables for Excel)."""
     manifest = out_dir / "manifest.json"
     record = {"kind": "sweep", "sweep_file": str(sweep.source), "sweep": sweep.spec.model_dump(),
               "points": len(sweep.points), "base_scenario": sweep.base.name,
@@ -198,6 +200,7 @@ def write_analysis(sweep: Sweep, table: pd.DataFrame, out_dir: Path) -> list[Pat
     plots = out_dir / "plots"
     plots.mkdir(exist_ok=True)
     kind = sweep.spec.design.kind
+    indices = None
     if kind in ("sobol", "morris"):
         indices = sensitivity(sweep, wide, metrics)
         path = out_dir / "sensitivity.csv"
@@ -207,6 +210,10 @@ def write_analysis(sweep: Sweep, table: pd.DataFrame, out_dir: Path) -> list[Pat
                     for m in dict.fromkeys(indices.metric)]
     elif kind == "grid":
         written += [grid_chart(sweep, table, m, plots / f"grid_{m}.png") for m in metrics]
+    book = out_dir / WORKBOOK
+    write_with(book, lambda tmp: save_workbook(sweep_workbook(sweep, wide, indices, record), tmp,
+                                               SWEEP_TIME))
+    written.append(book)
     return written
 
 
