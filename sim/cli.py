@@ -218,6 +218,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                             reps_per_draw=args.reps_per_draw, out=out, progress=advance)
     _print_comparison(saved.result.table())
     print(f"results written to {saved.folder}")
+    if not args.quiet:
+        print(f"open {saved.folder / 'report.html' if saved.folder else 'report.html'}")
     return EXIT_OK
 
 
@@ -252,7 +254,7 @@ def _print_comparison(table: pd.DataFrame) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     design = load_sweep(args.sweep_file)
     points = len(design.points)
-    with _progress(points, args.quiet, f"sweep {design.spec.name}") as advance:
+    with _progress(points, args.quiet, f"sweep {design.spec.name}", unit="points") as advance:
         saved = api.sweep(design, args.out, args.executor, args.workers, args.scheduler,
                           progress=advance)
     written = saved.files

@@ -59,7 +59,9 @@ def format_value(x: float | None, unit: str) -> str:
         return "–"
     if unit == "share":
         return f"{x:.0%}" if abs(x) >= 0.1 else f"{x:.1%}"
-    if unit == "£ a year":
+    if unit == "£ a year":  # a forecast is not good to the pound: thousands above £100,000
+        if abs(x) >= 100_000:
+            return f"£{round(x, -3):,.0f}"
         return f"£{x:,.0f}" if abs(x) >= 1000 else f"£{x:,.2f}"
     if unit in ("working days", "days"):
         return f"{x:,.0f} {unit}" if abs(x) >= 10 else f"{x:.1f} {unit}"
@@ -109,6 +111,7 @@ _WHOLE = {
 _MONTHLY = {
     "complaints.cases": ("complaint cases received", "cases", "neither"),
     "conduct.cases": ("conduct matters received", "cases", "neither"),
+    "allegations": ("allegations received", "cases", "neither"),
     "iopc.referrals": ("referrals to the IOPC", "cases", "neither"),
     "hearings.awaiting": ("cases awaiting a misconduct hearing", "cases", "lower"),
     "officers.suspended": ("officers suspended", "officers", "lower"),
