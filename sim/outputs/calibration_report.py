@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.files.shipped import shipped_path
 from sim.files.writing import write_text_atomic
 from sim.outputs.plots import save_png
 from sim.outputs.run_report import fmt, html_table, image, page
+from sim.studies.brief import figure_sources
 from sim.studies.calibration.derived import derived
 from sim.studies.calibration.fit import (
     FIXED,
@@ -162,9 +165,50 @@ def chart(table: pd.DataFrame, path: Path) -> None:
     save_png(fig, path)
 
 
-def _target_cells(r: pd.Series) -> list[str]:
+#: a register source that names a stored document by its file: "004_….txt (its title)"
+_STORED_DOCUMENT = re.compile(r"\S+\.txt \((?P<title>.+)\)")
+_WEB_ADDRESS = re.compile(r"https?://(?:www\.)?(?P<host>[^/\s]+)\S*")
+
+
+def source_title(source: str) -> str:
+    """A register source as a reader can look it up: the title of a document the register
+    names by its file, otherwise the citation as the register gives it."""
+    found = _STORED_DOCUMENT.fullmatch(source.strip())
+    return found["title"] if found else source.strip()
+
+
+def _source_html(source: str) -> str:
+    title = source_title(source)
+    web = _WEB_ADDRESS.fullmatch(title)
+    if web:  # the register gives only an address: link it under its site's name
+        return f"<a href='{html.escape(title)}'>{html.escape(web['host'])}</a>"
+    return html.escape(title)
+
+
+def _cited_ids(figure_id: str) -> list[str]:
+    """The ids a target's figure column cites, as `target_figure_ids` reads them."""
+    return [part.strip() for part in figure_id.split("+")]
+
+
+def cited_figures_html(figure_id: str, register: dict[str, dict]) -> str:
+    """Each figure a target cites (`S-02+S-04` cites two): id, what it is, its value and
+    period as published, and its source, so a reader need not look the id up."""
+    parts = []
+    for fid in _cited_ids(figure_id):
+        row = register.get(fid)
+        if row is None:
+            parts.append(f"<b>{html.escape(fid)}</b> (not in data/figures.csv)")
+            continue
+        parts.append(f"<b>{html.escape(fid)}</b>: {html.escape(row['figure'])} ="
+                     f" {html.escape(row['value'])} ({html.escape(row['period'])}); source:"
+                     f" {_source_html(row['source'])}")
+    return "<br>".join(parts)
+
+
+def _target_cells(r: pd.Series, register: dict[str, dict]) -> list[str]:
     rel = r.tolerance_type == "rel"
-    return [html.escape(r.target_id), r.figure_id, html.escape(r.metric), r.period,
+    return [html.escape(r.target_id), cited_figures_html(r.figure_id, register),
+            html.escape(r.metric), r.period,
             fmt(r.published), fmt(r.model_mean), f"{fmt(r.model_p05)} to {fmt(r.model_p95)}",
             f"{r.error_rel:+.1%}" if rel else f"{r.error:+.3f}",
             f"±{r.tolerance:.0%}" if rel else f"±{r.tolerance:g}",
@@ -173,11 +217,16 @@ def _target_cells(r: pd.Series) -> list[str]:
             html.escape(r.basis)]
 
 
-def _table_html(targets: pd.DataFrame) -> str:
-    header = ["target", "figure", "model metric", "period", "published", "model mean",
-              "model 90%", "error", "tolerance", "result", "at the default tolerance", "in fit",
-              "basis"]
-    return html_table(header, (_target_cells(r) for _, r in targets.iterrows()), notes={12})
+def target_table_html(targets: pd.DataFrame, figures: Path | None = None) -> str:
+    """The target table (one row per row of `report.csv`), each cited figure shown with its
+    value and source from the figures register (default: the shipped data/figures.csv)."""
+    ids = {fid for cited in targets.figure_id for fid in _cited_ids(cited)}
+    register = figure_sources(figures or shipped_path("data/figures.csv"), ids)
+    header = ["target", "published figure (id: value, period; source)", "model metric",
+              "period", "published", "model mean", "model 90%", "error", "tolerance", "result",
+              "at the default tolerance", "in fit", "basis"]
+    return html_table(header, (_target_cells(r, register) for _, r in targets.iterrows()),
+                      notes={1, 12})
 
 
 def _params_html(params: pd.DataFrame) -> str:
@@ -290,7 +339,7 @@ def _page(fit: Fit, table, params, settings, hold: str, png: Path) -> str:
         " values are not in <code>fitted.yaml</code>: the baseline continues the 2020"
         " regulations and has no lever.</p>",
         *([f"<h2>Hold-out</h2><pre>{esc(hold)}</pre>"] if hold else []),
-        "<h2>Targets: published against modelled</h2>", image(png), _table_html(table),
+        "<h2>Targets: published against modelled</h2>", image(png), target_table_html(table),
         "<h2>Fitted parameters</h2>",
         "<p>Ranges are 90% intervals from the Laplace approximation at the optimum:"
         " covariance (J'J)<sup>-1</sup> s², J the Jacobian of the residuals (each error in"
@@ -308,4 +357,5 @@ def _page(fit: Fit, table, params, settings, hold: str, png: Path) -> str:
     return page(title, body)
 
 
-__all__ = ["fit_table", "holdout_text", "overlay_yaml", "write_calibration"]
+__all__ = ["cited_figures_html", "fit_table", "holdout_text", "overlay_yaml", "source_title",
+           "target_table_html", "write_calibration"]

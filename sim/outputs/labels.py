@@ -59,8 +59,8 @@ def format_value(x: float | None, unit: str) -> str:
         return "–"
     if unit == "share":
         return f"{x:.0%}" if abs(x) >= 0.1 else f"{x:.1%}"
-    if unit == "£ a year":  # a forecast is not good to the pound: thousands above £100,000
-        if abs(x) >= 100_000:
+    if unit == "£ a year":  # a forecast is not good to the pound: thousands above £10,000
+        if abs(x) >= 10_000:
             return f"£{round(x, -3):,.0f}"
         return f"£{x:,.0f}" if abs(x) >= 1000 else f"£{x:,.2f}"
     if unit in ("working days", "days"):

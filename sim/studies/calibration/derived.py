@@ -113,7 +113,7 @@ def derived() -> list[Derived]:
         *_split("complaints", iopc_c, TO_STANDARDS, (MPS_C - LOCAL_C) / (DPS_C - LOCAL_C),
                 f"({MPS_C} - {LOCAL_C}) / ({DPS_C} - {LOCAL_C})"),
         Derived("assessment.conduct.outside_schedule3", 0.0,
-                "Schedule 3 informal resolution is for complaints", "BRIEF"),
+                "Schedule 3 informal resolution is for complaints", "docs/SYSTEM.md"),
         Derived("assessment.conduct.otherwise", CONDUCT_OTHERWISE, "ASSUMPTION", "ASSUMPTION"),
         Derived("assessment.conduct.reflective_practice", RP_CONDUCT, "19%", "S-10"),
         Derived("assessment.conduct.iopc", CONDUCT_IOPC, "ASSUMPTION", "ASSUMPTION"),
