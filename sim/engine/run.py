@@ -33,7 +33,13 @@ MAX_REPS = 100_000
 MAX_SEED = 2**63 - 1
 BYTES_PER_CASE = 200  # records (12 times, 8 flags) plus draws and working copies
 MEMORY_BUDGET_BYTES = 2 * 2**30  # per chunk of replications
-MAX_CHUNK = 200  # replications at once: arrays stay under glibc's 32 MiB mmap threshold, so reused
+# Replications simulated at once. Measured on the baseline (2-core machine, December 2026):
+# chunks of 10 to 50 run as fast as chunks of 200 or faster (400 replications: 11.2 s against
+# 13.4 s) in well under half the memory (510 MB against 1.3 GB), and give progress about 20
+# times a run rather than in jumps of 100.
+MAX_CHUNK = 50
+MIN_CHUNK = 10
+PROGRESS_STEPS = 20
 MEMORY_SHARE = 0.75  # of the machine's memory a whole run may plan to use
 MAX_WORKERS_PER_CORE = 4  # more processes than this only add memory: each holds a chunk
 
@@ -108,7 +114,8 @@ def plan_chunks(scenario: Scenario, reps: int, chunk_size: int | None = None) ->
     too big for it or for this machine."""
     per_rep = max(expected_cases_per_replication(scenario) * BYTES_PER_CASE, 1.0)
     if chunk_size is None:
-        chunk_size = int(max(1, min(reps, MEMORY_BUDGET_BYTES // per_rep, MAX_CHUNK)))
+        steps = max(MIN_CHUNK, -(-reps // PROGRESS_STEPS))
+        chunk_size = int(max(1, min(reps, MEMORY_BUDGET_BYTES // per_rep, MAX_CHUNK, steps)))
     if per_rep > MEMORY_BUDGET_BYTES:
         raise InputError(
             f"one replication would need about {per_rep / 2**30:.1f} GiB of memory,"
