@@ -46,7 +46,7 @@ from sim.studies.calibration import fit as calibration
 from sim.studies.calibration.targets import load_targets
 from sim.studies.compare import Comparison, check_comparable
 from sim.studies.compare import compare as compare_runs
-from sim.studies.goal_seek import Goal, GoalSeekResult, SearchLever
+from sim.studies.goal_seek import Goal, GoalSeekResult, Point, SearchLever
 from sim.studies.goal_seek import goal_seek as seek
 from sim.studies.parameter_uncertainty import (
     REPS_PER_DRAW,
@@ -173,17 +173,21 @@ def goal_seek(
     step: float = 1.0,
     low: float | None = None,
     high: float | None = None,
+    curve_step: float | None = None,
     out: str | Path | None = None,
-    progress: Callable[[float, int, int], None] | None = None,
+    progress: Callable[[Point], None] | None = None,
 ) -> Saved[GoalSeekResult]:
-    """The smallest value of `lever` that meets `goal` with its probability (bisection on
-    common random numbers; `sim.studies.goal_seek`); with `out`, write target.json and
-    points.csv. `result.answer` is None when no value up to the maximum meets it."""
+    """The smallest value of `lever` that meets `goal`, with its probability or on average
+    (`goal.kind`; bisection on common random numbers, `sim.studies.goal_seek`); with
+    `curve_step` (and `high`), every that many from the lowest value to `high` is evaluated
+    too, for a curve; `progress` is told each evaluated point. With `out`, write
+    target.json and points.csv. `result.answer` is None when no value up to the maximum
+    meets it."""
     scenario, source = _scenario(scenario)
     check_run([scenario], reps, seed, engine, sources=[source])
     _check_out(out, "target")
     result = seek(scenario, lever, goal, reps=reps, seed=seed, engine=engine, step=step,
-                  low=low, high=high, progress=progress)
+                  low=low, high=high, curve_step=curve_step, progress=progress)
     return Saved(result, None if out is None else write_goal_seek(result, Path(out)))
 
 
@@ -257,7 +261,7 @@ def brief(
     config = with_overrides(load_brief_config(path), year=year, confidence=confidence,
                             cost_per_investigator_year_gbp=cost_per_investigator_year_gbp)
     if not with_goal_seek:
-        config = config.model_copy(update={"target": None})
+        config = config.model_copy(update={"target": None, "other_targets": []})
     inputs = BriefInputs.from_config(config, path)
     reps = config.reps if reps is None else reps
     seed = config.seed if seed is None else seed

@@ -31,7 +31,7 @@ from sim.engine.summaries import summary_table
 from sim.errors import InputError, shorten, visible
 from sim.files.shipped import shipped_path
 from sim.files.writing import WriteError, default_out
-from sim.outputs.brief_report import headline_text
+from sim.outputs.brief_report import goal_sentence, headline_text, metric_text
 from sim.outputs.calibration_report import fit_table
 from sim.outputs.labels import label
 from sim.outputs.provenance import recording_command
@@ -43,7 +43,7 @@ from sim.outputs.run_report import (
     shown_text,
 )
 from sim.studies.calibration.fit import DEFAULT_TARGETS, FIT_REPS, MAX_NFEV, REPORT_REPS, SEED
-from sim.studies.goal_seek import Goal, SearchLever, parse_at_most
+from sim.studies.goal_seek import GOAL_KINDS, Goal, Point, SearchLever, lever_name, parse_level
 from sim.studies.sweep.design import load_sweep
 from sim.version import __version__
 
@@ -146,21 +146,37 @@ def _add_uncertainty_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_target_parser(sub) -> None:
-    target = sub.add_parser("target", help="goal-seek: the smallest lever value meeting a"
-                            " target with a stated probability (see sim/studies/goal_seek.py)",
-                            epilog=f"exit codes: {EXIT_OK} a value meets the target,"
-                            f" {EXIT_TARGET_NOT_MET} no value up to the maximum does (the"
-                            f" points are still printed, and written with --out),"
-                            f" {EXIT_INPUT} bad input")
+    target = sub.add_parser(
+        "target", help="goal-seek: the smallest lever value meeting a target, on average or"
+        " with a stated probability (see sim/studies/goal_seek.py)",
+        description="The smallest value of a lever (e.g. IOPC investigators) at which a"
+        " yearly metric meets a level: on average over the replications (--goal mean), or"
+        " in a share of them (--goal probability, the default, with --confidence). Every"
+        " evaluated value is printed with the mean and its 95% interval and the probability"
+        " with its Wilson 95% interval; --curve-step adds a regular curve.",
+        epilog=f"exit codes: {EXIT_OK} a value meets the target,"
+        f" {EXIT_TARGET_NOT_MET} no value up to the maximum does (the"
+        f" points are still printed, and written with --out),"
+        f" {EXIT_INPUT} bad input, {EXIT_IO} results could not be written")
     target.add_argument("scenario", type=Path)
     target.add_argument("--lever", required=True, help="dotted path, e.g. pools.iopc.staff")
     target.add_argument("--metric", required=True, help="yearly metric, e.g."
-                        " iopc.open_over_12m.end")
+                        " iopc.open_over_12m.end, iopc.wait_days.mean, iopc.within_12m.share")
     target.add_argument("--year", required=True, help="fiscal year, e.g. 2025/26")
-    target.add_argument("--at-most", required=True, help="a number, or baseline:YEAR (the"
-                        " metric's mean in YEAR in the scenario as given)")
-    target.add_argument("--confidence", type=float, default=0.8,
-                        help="probability of meeting the target (default 0.8)")
+    target.add_argument("--goal", choices=GOAL_KINDS, default="probability",
+                        help="probability: meet the level in --confidence of futures"
+                        " (default); mean: meet it on average over futures")
+    level = target.add_mutually_exclusive_group(required=True)
+    level.add_argument("--at-most", help="a number, or baseline:YEAR (the metric's mean in"
+                       " YEAR in the scenario as given)")
+    level.add_argument("--at-least", help="as --at-most, for a metric that should be high"
+                       " (e.g. iopc.within_12m.share at least 0.85)")
+    target.add_argument("--confidence", type=float,
+                        help="with --goal probability: the probability of meeting the target"
+                        " (default 0.8)")
+    target.add_argument("--curve-step", type=float, help="also evaluate every CURVE_STEP"
+                        " from the lowest value to --max (a curve of the goal against the"
+                        " lever; needs --max)")
     target.add_argument("--from", dest="from_date", type=dt.date.fromisoformat,
                         help="for dated steps: the date the value holds from (default: start)")
     target.add_argument("--step", type=float, default=1.0, help="grid step (default 1)")
@@ -183,7 +199,8 @@ def _add_brief_parser(sub) -> None:
     brief.add_argument("--engine", default=DEFAULT_ENGINE,
                        help="des or mc (default: as ccsim run)")
     brief.add_argument("--year", help="the year reported (default: the brief file's)")
-    brief.add_argument("--confidence", type=float, help="goal-seek probability")
+    brief.add_argument("--confidence", type=float, help="the probability asked for in the"
+                       " brief's probability questions (default: the brief file's)")
     brief.add_argument("--cost-per-investigator", type=float,
                        help="GBP per IOPC investigator-year (default: the brief file's)")
     brief.add_argument("--no-target", action="store_true", help="skip the goal-seek")
@@ -314,24 +331,37 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_target(args: argparse.Namespace) -> int:
-    goal = Goal(args.metric, args.year, parse_at_most(args.at_most), args.confidence)
+    """Exit 0 when a value meets the goal, EXIT_TARGET_NOT_MET (4) when none up to the
+    maximum does; the sentence uses plain names, the table the lever's path."""
+    if args.goal == "mean" and args.confidence is not None:
+        raise InputError("a mean goal has no probability", field="--confidence",
+                         value=args.confidence, allowed="leave it out, or --goal probability")
+    goal = Goal(args.metric, args.year,
+                None if args.at_most is None else parse_level(args.at_most, "--at-most"),
+                0.8 if args.confidence is None else args.confidence,
+                None if args.at_least is None else parse_level(args.at_least, "--at-least"),
+                args.goal)
 
-    def said(value: float, met: int, reps: int) -> None:
+    def said(p: Point) -> None:
         if not args.quiet:
-            print(f"  {args.lever} = {value:g}: {met}/{reps} replications meet the target",
-                  file=sys.stderr)
+            print(f"  {lever_name(args.lever)} = {p.value:g}: {p.met}/{p.reps} replications"
+                  f" meet the target; mean {p.metric_mean:.4g}", file=sys.stderr)
 
     saved = api.goal_seek(args.scenario, SearchLever(args.lever, args.from_date), goal,
                           reps=args.reps, seed=args.seed, engine=args.engine, step=args.step,
-                          low=args.min, high=args.max, out=args.out, progress=said)
+                          low=args.min, high=args.max, curve_step=args.curve_step,
+                          out=args.out, progress=said)
     result = saved.result
-    print(result.sentence())
-    print(f"\n{args.lever:>20s} {'met':>9s} {'probability (Wilson 95%)':>26s}"
-          f" {args.metric + ' mean':>30s}")
+    print(goal_sentence(result))
+    print(f"\n{metric_text(args.metric)} in {args.year}, target {result.target_value:.4g};"
+          f" {args.lever} is {lever_name(args.lever)}")
+    print(f"{args.lever:>20s} {'mean (95% interval)':>28s} {'minus target (paired 95%)':>30s}"
+          f" {'met':>9s} {'probability (Wilson 95%)':>26s}")
     for p in result.points:
-        print(f"{p.value:20g} {f'{p.met}/{p.reps}':>9s}"
-              f" {f'{p.share:.2f} ({p.share_low:.2f}-{p.share_high:.2f})':>26s}"
-              f" {p.metric_mean:30.4g}")
+        print(f"{p.value:20g} {f'{p.metric_mean:.4g} ({p.mean_low:.4g} to {p.mean_high:.4g})':>28s}"
+              f" {f'{p.diff_mean:+.3g} ({p.diff_low:+.3g} to {p.diff_high:+.3g})':>30s}"
+              f" {f'{p.met}/{p.reps}':>9s}"
+              f" {f'{p.share:.2f} ({p.share_low:.2f}-{p.share_high:.2f})':>26s}")
     if result.non_monotone:
         print(f"note: not monotone between {result.non_monotone}")
     if saved.folder is not None:

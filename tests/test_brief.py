@@ -3,13 +3,16 @@ it has every section the issue asks for, stands alone, and says where its number
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import yaml
 
 from sim.cli import main
 from sim.errors import InputError
@@ -20,11 +23,13 @@ from sim.outputs.brief_report import write_brief
 from sim.studies.brief import (
     BriefConfig,
     BriefInputs,
+    check_brief,
     default_brief_path,
     load_brief_config,
     make_brief,
     staff_by_year,
 )
+from sim.studies.goal_seek import wilson
 from tests.conftest import ROOT
 
 SHORT = {"horizon_years": 2, "warmup_years": 1.0}  # reports 2021/22 and 2022/23
@@ -37,20 +42,31 @@ def short_inputs(config: BriefConfig) -> BriefInputs:
                        [cut(s) for s in full.options], full.figures, full.sources)
 
 
+#: The questions on the shortened calendar: recruits from October 2021 are trained by
+#: 2022/23, the year reported; curves every 4 investigators up to 44.
+SHORT_QUESTIONS = {"from_": dt.date(2021, 10, 1), "max": 44.0, "curve_step": 4.0}
+
+
 def short_config() -> BriefConfig:
-    """The shipped brief file, reporting 2022/23, with a narrow goal-seek grid."""
+    """The shipped brief file and its questions, reporting 2022/23 (see SHORT_QUESTIONS)."""
     config = load_brief_config(default_brief_path())
-    target = config.target.model_copy(update={"min": 41.0, "max": 53.0, "step": 4.0})
-    return config.model_copy(update={"year": "2022/23", "target": target})
+    return config.model_copy(update={
+        "year": "2022/23", "target": config.target.model_copy(update=SHORT_QUESTIONS),
+        "other_targets": [t.model_copy(update=SHORT_QUESTIONS) for t in config.other_targets]})
+
+
+@functools.cache
+def small_brief():
+    """The small brief's result (des, 3 replications, two years), made once per session."""
+    config = short_config()
+    return make_brief(config, short_inputs(config), reps=3, seed=2, engine="des")
 
 
 @functools.cache
 def build_small_brief() -> Path:
     """One small brief (des, 3 replications, two years), written once per test session."""
-    config = short_config()
-    brief = make_brief(config, short_inputs(config), reps=3, seed=2, engine="des")
     out = Path(tempfile.mkdtemp(prefix="ccsim-brief-")) / "brief"
-    write_brief(brief, out, default_brief_path())
+    write_brief(small_brief(), out, default_brief_path())
     return out
 
 
@@ -66,7 +82,10 @@ def test_the_brief_has_every_section(small_brief_dir: Path) -> None:
                     "Options", "Goal-seek", "Assumptions", "The model", "STRESS-DES",
                     "Provenance"):
         assert heading in html, heading
-    assert html.count("<img") == 4, "open cases, over 12 months, uplift cost, suspensions"
+    assert html.count("<img") == 6, "open cases, over 12 months, uplift cost, suspensions," \
+        " and one chart per goal-seek question"
+    assert "Question 1 (the headline): the mean wait for an IOPC investigator" in html
+    assert "Question 2: the number of IOPC investigations open over 12 months" in html
     for name in ("police_uplift", "iopc_flat_cash", "rec7_in_line", "package_rec7_plus"):
         assert name in html, f"option {name} in the table"
     for fid in ("S-25", "T04-01", "T04-02", "T05-09", "S-26"):
@@ -81,7 +100,7 @@ def test_the_html_stands_alone_and_the_markdown_matches(small_brief_dir: Path) -
                for s in re.findall(r"src='([^']*)'", html))
     md = (small_brief_dir / "brief.md").read_text()
     images = re.findall(r"!\[[^]]*\]\(([^)]+)\)", md)
-    assert len(images) == 4 and all((small_brief_dir / p).exists() for p in images)
+    assert len(images) == 6 and all((small_brief_dir / p).exists() for p in images)
     assert md.splitlines()[0].startswith("# Recommendation 7")
     for f in ("options.csv", "target_points.csv", "brief.json"):
         assert (small_brief_dir / f).exists(), f
@@ -92,9 +111,58 @@ def test_the_headline_quotes_numbers_with_intervals(small_brief_dir: Path) -> No
     headline = next(line for line in md.splitlines() if line.startswith("> **"))
     assert "31 March 2023" in headline and "90% of futures" in headline
     assert "£" in headline, "the uplift's cost"
-    assert "investigators for Met cases (95% interval" in headline or "No value of" in headline, \
-        "the goal-seek's answer with its interval, or that there is none"
+    assert re.search(r"Keeping the mean wait for an IOPC investigator in 2022/23 at or below"
+                     r" its 2021/22 level \([\d.]+ days\) on average needs \d+ IOPC"
+                     r" investigators for Met cases \(95% interval", headline), \
+        "the headline question's answer with its interval"
+    assert "IOPC investigations would be open over 12 months at 31 March 2023" in headline
+    assert "in 80% of futures" in headline and "(question 2)" in headline
     assert len(re.findall(r"\d", headline)) > 10
+
+
+def test_the_shipped_default_question_is_the_expected_wait_and_the_probability_second() -> None:
+    """The headline question asks for the expected value (it has an answer: the count open
+    over 12 months with 80% probability does not, see briefs/rec7.yaml); the probability
+    version stays as question 2, with a curve."""
+    config = load_brief_config(default_brief_path())
+    head, (second,) = config.target, config.other_targets
+    assert (head.goal, head.metric, head.at_most) == ("mean", "iopc.wait_days.mean",
+                                                      "baseline:2021/22")
+    assert (second.goal, second.metric, second.at_most, second.confidence) == (
+        "probability", "iopc.open_over_12m.end", "baseline:2021/22", 0.8)
+    assert second.curve_step and second.max and head.lever == second.lever
+
+
+def test_the_default_question_has_an_answer_on_a_short_run() -> None:
+    """On the shortened configuration the headline (mean) question is met: the answer's
+    expected wait is at most its 2021/22 level and one investigator fewer's is not; its
+    scenario is in the options table."""
+    brief = small_brief()
+    t = brief.target
+    assert t is not None and t.target.kind == "mean" and t.answer is not None
+    at = {p.value: p for p in t.points}
+    assert at[t.answer].diff_mean <= 0 < at[t.answer - 1].diff_mean
+    assert t.answer_high is None or t.answer_high >= t.answer
+    assert brief.goal_option == "target_uplift"
+    assert brief.result("target_uplift").scenario.pools.iopc.staff[-1].value == t.answer
+
+
+def test_the_probability_curve_is_in_the_brief(small_brief_dir: Path) -> None:
+    """Question 2's probability at every curve value, with its Wilson interval, in the table
+    (target_points.csv and the Markdown) and as a chart."""
+    points = pd.read_csv(small_brief_dir / "target_points.csv")
+    curve = points[points.question == 2]
+    assert set(curve.goal) == {"probability"}
+    assert {30, 34, 38, 42, 44} <= set(curve.value), "every curve value"
+    assert (curve.share_low <= curve.share).all() and (curve.share <= curve.share_high).all()
+    for _, p in curve.iterrows():
+        assert (p.share_low, p.share_high) == pytest.approx(wilson(int(p.met), int(p.reps)))
+    md = (small_brief_dir / "brief.md").read_text()
+    section = md[md.index("### Question 2"):md.index("## Assumptions")]
+    assert "(plots/question_2.png)" in section and "Wilson 95%" in section
+    rows = [line for line in section.splitlines() if re.match(r"\| \d", line)]
+    assert [int(r.split("|")[1]) for r in rows] == sorted(curve.value.astype(int))
+    assert (small_brief_dir / "plots" / "question_2.png").stat().st_size > 10_000
 
 
 def test_staff_by_year_averages_dated_steps_over_each_fiscal_year() -> None:
@@ -132,3 +200,34 @@ def test_bad_brief_input_is_refused(tmp_path: Path, capsys) -> None:
     assert "2025/26" in capsys.readouterr().err
     assert main(["brief", "--confidence", "1.5", "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert "target.confidence" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"at_least": 0.9}, "at_most or at_least, not both"),
+    ({"max": None}, "curve_step needs max"),
+    ({"goal": "median"}, "other_targets.0.goal"),
+])
+def test_a_bad_question_is_refused(tmp_path: Path, change: dict, words: str) -> None:
+    config = load_brief_config(default_brief_path()).model_dump(by_alias=True, mode="json")
+    config["other_targets"][0].update(change)
+    for key in ("counterfactual", "uplift", "figures"):
+        config[key] = str((default_brief_path().parent / config[key]).resolve())
+    config["options"] = [str((default_brief_path().parent / o).resolve())
+                         for o in config["options"]]
+    path = tmp_path / "brief.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(InputError, match=re.escape(words)):
+        load_brief_config(path)
+
+
+def test_a_question_naming_an_unknown_metric_is_refused_before_any_run(monkeypatch) -> None:
+    config = short_config()
+    bad = config.model_copy(update={"other_targets": [
+        config.other_targets[0].model_copy(update={"metric": "iopc.nonsense"})]})
+    monkeypatch.setattr("sim.studies.brief.run_scenario", _no_run)
+    with pytest.raises(InputError, match=re.escape("other_targets.0.metric")):
+        check_brief(bad, short_inputs(bad), 3)
+
+
+def _no_run(*args, **kwargs):
+    raise AssertionError("a run before the brief's inputs were checked")

@@ -397,7 +397,7 @@ def test_an_unmet_target_exits_with_its_documented_code(capsys) -> None:
                  "60", "--quiet"])
     captured = capsys.readouterr()
     assert code == EXIT_TARGET_NOT_MET == 4, captured.err
-    assert "not met at any pools.iopc.staff" in captured.out
+    assert "not met with up to 50 IOPC investigators for Met cases" in captured.out
     with pytest.raises(SystemExit):
         main(["target", "--help"])
     assert "4 no value up to the maximum does" in " ".join(capsys.readouterr().out.split())

@@ -7,6 +7,7 @@ import html
 import json
 import platform
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,13 @@ import pandas as pd
 
 from sim.engine.metrics import GLOSSARY
 from sim.engine.summaries import describe
-from sim.outputs.brief_charts import write_brief_charts
+from sim.outputs.brief_charts import metric_text, write_brief_charts
+from sim.outputs.labels import label
 from sim.outputs.provenance import git_commit, provenance
 from sim.outputs.run_folder import write_folder
 from sim.outputs.run_report import fmt, html_table, image, page
 from sim.studies.brief import BriefResult, config_digest, figure_sources, year_end
-from sim.studies.goal_seek import GoalSeekResult, wilson
+from sim.studies.goal_seek import GoalSeekResult, lever_name, lever_phrase, wilson
 from sim.version import __version__
 
 # --------------------------------------------------------------------------- blocks
@@ -143,11 +145,11 @@ class _Numbers:
         return rows.iloc[0].to_dict()
 
     def meets(self, name: str) -> str:
-        t = self.b.target
+        t = self.b.probability_question() or self.b.target
         if t is None:
             return "–"
         v = self.values(name, t.target.metric)
-        k = int(np.sum(~np.isnan(v) & (v <= t.target_value + 1e-9)))
+        k = int(t.target.meets(v, t.target_value).sum())
         lo, hi = wilson(k, v.size)
         return f"{100 * k / v.size:.0f}% ({100 * lo:.0f}–{100 * hi:.0f}%)"
 
@@ -181,31 +183,79 @@ def headline(brief: BriefResult, n: _Numbers) -> str:
             f" forecasts {fmt(_mean(c))} ({_range(c)}): "
             + ("no change (the same in every replication)" if _zero(d)
                else f"a change of {_change(d)}") + f", for about {_gbp_m(cost)} in {y}.")
-    t = brief.target
-    if t is None:
-        return text
-    goal = (f"{t.target.metric.split('.')[0].upper()} cases over 12 months at or below their"
-            f" {t.target.at_most.split(':', 1)[1]} level ({fmt(t.target_value)})"
-            if isinstance(t.target.at_most, str) and t.target.metric == metric
-            else f"{t.target.metric} in {y} at most {fmt(t.target_value)}")
+    for number, t in enumerate(brief.questions(), start=1):
+        text += " " + (_headline_answer(brief, n, t) if t is brief.target
+                       else _headline_more(t, number))
+    return text
+
+
+def value_text(metric: str) -> Callable[[float], str]:
+    """How a value of `metric` is written (its label's unit: days, %, cases)."""
+    return label(metric).value
+
+
+def _goal_words(t: GoalSeekResult) -> str:
+    return t.goal_text(metric_text(t.target.metric), value_text(t.target.metric))
+
+
+def goal_sentence(t: GoalSeekResult) -> str:
+    """The goal-seek's answer in plain words: the lever's name and the metric's label."""
+    return t.sentence(metric_text(t.target.metric), value_text(t.target.metric))
+
+
+def _level_words(t: GoalSeekResult) -> str:
+    """'at or below its 2021/22 level (6.2 days)', 'at or above 85%'."""
+    side = "at or below" if t.target.at_most_goal else "at or above"
+    v = value_text(t.target.metric)(t.target_value)
+    year = t.target.baseline_year
+    return f"{side} its {year} level ({v})" if year else f"{side} {v}"
+
+
+def _headline_answer(brief: BriefResult, n: _Numbers, t: GoalSeekResult) -> str:
+    """The headline question's answer: the staffing, its interval and cost, and what it
+    does to the 12-month count."""
+    y, metric = brief.config.year, t.target.metric
+    what = metric_text(metric)
+    how = "on average" if t.target.kind == "mean" else f"in {t.target.confidence:.0%} of futures"
     if t.answer is None:
-        best = max(t.points, key=lambda p: p.value)
-        flat = len({p.met for p in t.points}) == 1
-        why = (f" More investigators do not change that share ({t.points[0].value:g} to"
-               f" {best.value:g} give the same): in this model the cases still open after"
-               " 12 months are long investigations, not cases waiting for an investigator."
-               if flat else "")
-        return text + (f" No value of {t.lever} up to {best.value:g} keeps {goal} with"
-                       f" {t.target.confidence:.0%} probability in this model: at"
-                       f" {best.value:g}, {best.share:.0%} of futures do.{why}")
+        return goal_sentence(t)
     low = f"at most {t.low:g}" if t.answer_low is None else f"{t.answer_low:g}"
     high = f"more than {t.high:g}" if t.answer_high is None else f"{t.answer_high:g}"
     assert brief.goal_option is not None  # an answer's scenario is always run (make_brief)
     goal_cost = brief.extra_cost(brief.result(brief.goal_option).scenario)[n.j]
-    return text + (f" Keeping {goal} in {y} with {t.target.confidence:.0%} probability needs"
-                   f" {t.answer:g} IOPC investigators for Met cases (95% interval {low} to"
-                   f" {high}; {t.answer - t.current:+g} on today's {t.current:g}), about"
-                   f" {_gbp_m(goal_cost)} a year.")
+    text = (f"Keeping the {what} in {y} {_level_words(t)} {how} needs"
+            f" {lever_phrase(t.lever, t.answer)} (95% interval {low} to {high};"
+            f" {t.answer - t.current:+g} on today's {t.current:g}), about {_gbp_m(goal_cost)}"
+            f" a year.")
+    over = "iopc.open_over_12m.end"
+    if metric != over:
+        at = n.values(brief.goal_option, over)
+        today = n.values(brief.comparison.base.scenario.name, over, brief.years[0])
+        more = _mean(at) > _mean(today) + 1e-9
+        text += (f" With them, {fmt(_mean(at))} IOPC investigations would be open over 12"
+                 f" months at {year_end(y)} ({_range(at)}), against {fmt(_mean(today))} at"
+                 f" {year_end(brief.years[0])}"
+                 + (": more investigators remove the wait, not the extra cases that more"
+                    " police officers bring." if more else "."))
+    return text
+
+
+def _headline_more(t: GoalSeekResult, number: int) -> str:
+    """A further question in one sentence: its answer, or the most that can be had."""
+    what = metric_text(t.target.metric)
+    how = ("on average" if t.target.kind == "mean"
+           else f"in {t.target.confidence:.0%} of futures")
+    goal = f"Keeping the {what} {_level_words(t)} {how}"
+    if t.answer is not None:
+        return f"{goal} needs {lever_phrase(t.lever, t.answer)} (question {number})."
+    best = t.best()
+    reach = ("no future does" if t.target.kind == "probability" and best.met == 0
+             else f"at most {best.share:.0%} of futures do, from {best.value:g}"
+             if t.target.kind == "probability"
+             else f"the closest is {value_text(t.target.metric)(best.metric_mean)}"
+                  f" at {best.value:g}")
+    return (f"{goal} is not possible with up to {t.high:g} {lever_name(t.lever)} in this"
+            f" model: {reach} (question {number}).")
 
 
 def headline_text(brief: BriefResult) -> str:
@@ -213,11 +263,24 @@ def headline_text(brief: BriefResult) -> str:
     return headline(brief, _Numbers(brief))
 
 
+def _question_metrics(brief: BriefResult) -> list[str]:
+    """The questions' metrics the table does not already show, in question order."""
+    shown = {"iopc.open_over_12m.end", "iopc.open.end", "cost.suspended_gbp_per_year"}
+    return list(dict.fromkeys(t.target.metric for t in brief.questions()
+                              if t.target.metric not in shown))
+
+
 def options_table(brief: BriefResult, n: _Numbers) -> Table:
     y = brief.config.year
+    extra_metrics = _question_metrics(brief)
+    chance = brief.probability_question() or brief.target
+    chance_header = "probability of meeting the target" if chance is None else (
+        f"futures with the {metric_text(chance.target.metric)} {chance.target.direction}"
+        f" {value_text(chance.target.metric)(chance.target_value)} (Wilson 95%)")
     header = ["option", "what changes", f"IOPC open over 12 months, {year_end(y)}",
               "change", "IOPC open", "change",
-              "probability of meeting the target", f"extra IOPC investigators {y}",
+              *[h for m in extra_metrics for h in (f"{metric_text(m)}, {y}", "change")],
+              chance_header, f"extra IOPC investigators {y}",
               f"their cost {y}", f"suspended officers' pay {y}"]
     rows = []
     for run in (brief.comparison.base, *brief.comparison.alternatives):
@@ -229,6 +292,12 @@ def options_table(brief: BriefResult, n: _Numbers) -> Table:
         extra = brief.extra_investigators(run.scenario)[n.j]
         susp_change = "" if base else (
             f" ({n.diff(name, 'cost.suspended_gbp_per_year')['diff_mean'] / 1e6:+.2f}m)")
+        questions = []
+        for m in extra_metrics:
+            v, lab = n.values(name, m), label(m)
+            questions += [f"{lab.value(_mean(v))} ({lab.value(describe(v)['p05'])} to"
+                          f" {lab.value(describe(v)['p95'])})",
+                          "–" if base else _change(n.diff(name, m))]
         rows.append([
             name + (" (counterfactual)" if base else ""),
             " ".join(run.scenario.description.split())[:160],
@@ -236,32 +305,54 @@ def options_table(brief: BriefResult, n: _Numbers) -> Table:
             "–" if base else _change(n.diff(name, "iopc.open_over_12m.end")),
             f"{fmt(_mean(open_))} ({_range(open_)})",
             "–" if base else _change(n.diff(name, "iopc.open.end")),
+            *questions,
             n.meets(name),
             f"{extra:+.3g}",
             _gbp_m(extra * brief.config.cost_per_investigator_year_gbp),
             _gbp_m(_mean(susp)) + susp_change,
         ])
-    t = brief.target
-    target = (f"the target is {t.target.metric} in {y} at most {fmt(t.target_value)};"
-              f" the probability is the share of replications meeting it, with a Wilson 95%"
-              " interval. " if t else "")
+    target = ("the probability is the share of replications meeting that level, with a"
+              " Wilson 95% interval; " if chance else "")
+    goal = (f"{brief.goal_option} is the counterfactual with the headline question's answer"
+            " (goal-seek); " if brief.goal_option else "")
     return Table(header, rows,
                  f"{y}: stocks at {year_end(y)}, costs over the year. Means with the range"
                  f" holding 90% of {brief.reps} replications; changes are paired differences"
                  " from the counterfactual (same random numbers), with 95% intervals; * marks"
-                 f" an interval that excludes zero; {target}Extra investigators are"
+                 f" an interval that excludes zero; {target}{goal}extra investigators are"
                  " averaged over the year (recruits are paid while they train).",
                  text_columns=(1,))
 
 
+def _role(t: GoalSeekResult, value: float) -> str:
+    """What a point is to the answer: the answer, or an end of its 95% interval."""
+    return ("answer" if value == t.answer else "95% interval from" if value == t.answer_low
+            else "95% interval to" if value == t.answer_high else "")
+
+
 def goal_seek_table(t: GoalSeekResult) -> Table:
-    rows = [[f"{p.value:g}", f"{p.met}/{p.reps}",
-             f"{p.share:.2f} ({p.share_low:.2f}–{p.share_high:.2f})",
-             f"{fmt(p.metric_mean)} ({fmt(p.metric_p05)} to {fmt(p.metric_p95)})",
+    """Every evaluated point of one question: the mean with its 95% interval, the paired
+    difference from the target, and the probability with its Wilson 95% interval."""
+    v = value_text(t.target.metric)
+    rows = [[f"{p.value:g}",  # the mean's t-interval cut at zero: no metric here is negative
+             f"{v(p.metric_mean)} ({v(max(p.mean_low, 0.0))} to {v(p.mean_high)})",
+             f"{p.diff_mean:+.3g} ({p.diff_low:+.3g} to {p.diff_high:+.3g})",
+             f"{p.met}/{p.reps}",
+             f"{p.share:.0%} ({p.share_low:.0%}–{p.share_high:.0%})",
+             _role(t, p.value),
              str(p.order + 1)] for p in t.points]
-    return Table([t.lever, "replications meeting the target", "probability (Wilson 95%)",
-                  f"{t.target.metric} in {t.target.year} (90% range)", "evaluated"],
-                 rows, "Every point the goal-seek evaluated, in lever order.")
+    what = metric_text(t.target.metric)
+    return Table([lever_name(t.lever),
+                  f"{what[:1].upper() + what[1:]}, {t.target.year}: average over futures"
+                  " (95% interval)",
+                  "difference from the target (paired 95% interval)",
+                  f"futures {t.target.direction} {v(t.target_value)}",
+                  "probability (Wilson 95%)", "", "evaluated"],
+                 rows, "Every lever value the goal-seek evaluated, in lever order (the"
+                 " curve's and the bisection's); the target is"
+                 f" {v(t.target_value)}" + (f", the {t.target.baseline_year} mean of the same"
+                                            " replications" if t.target.baseline_year else "")
+                 + ".")
 
 
 def assumptions_table(brief: BriefResult) -> Table:
@@ -294,7 +385,6 @@ def brief_provenance(brief: BriefResult, config_path: Path | None) -> dict[str, 
 
 def stress_des(brief: BriefResult) -> Table:
     s = brief.comparison.base.scenario
-    t = brief.target
     rows = [
         ["1.1 Purpose", "Quantify Recommendation 7 (London Assembly, Police Conduct and"
          " Complaints, Nov 2022) for MOPAC: IOPC backlogs and 12-month breaches if police"
@@ -303,9 +393,10 @@ def stress_des(brief: BriefResult) -> Table:
          " each 31 March and month end; suspended officers and their pay cost; cost of extra"
          " investigators. Definitions: the model section above."],
         ["1.3 Experimentation aims", "Compare the options in the table with the"
-         " counterfactual; find the smallest IOPC staffing meeting the target"
-         + (f" ({t.target.metric} in {t.target.year} at most {fmt(t.target_value)},"
-            f" probability {t.target.confidence:g})" if t else "") + "."],
+         " counterfactual; find the smallest IOPC staffing meeting each goal-seek question"
+         + (" (" + "; ".join(f"{i}: {_goal_words(q)}"
+                             for i, q in enumerate(brief.questions(), start=1)) + ")"
+            if brief.questions() else "") + "."],
         ["2.1 Overview", "arrival (complaints, conduct matters) → DPS assessment → informal /"
          " no investigation / PSU / DPS / referral to the IOPC → IOPC decision (independent,"
          " directed, local) → investigation in a pool of case slots → CPS decision and trial"
@@ -336,9 +427,10 @@ def stress_des(brief: BriefResult) -> Table:
         ["4.2 Run length", f"{s.horizon_years} financial years from {s.start}."],
         ["4.3 Estimation", f"{brief.reps} independent replications per scenario; 90% ranges"
          " across replications; common random numbers with paired t-intervals for"
-         " differences; Wilson intervals for probabilities; a distribution-free order-statistic"
-         " interval for the goal-seek answer (bisection on the CRN estimate,"
-         " sim/studies/goal_seek.py)."],
+         " differences; Wilson intervals for probabilities; for a probability goal a"
+         " distribution-free order-statistic interval for the goal-seek answer, for a mean"
+         " goal the lever values whose paired 95% interval for the mean straddles the"
+         " target (bisection on the CRN estimate, sim/studies/goal_seek.py)."],
         ["5.1 Software", f"Python {sys.version.split()[0]}, NumPy, SimPy, pandas, matplotlib;"
          f" ccsim {__version__}."],
         ["5.2 Random sampling", "numpy.random.Generator streams spawned from one SeedSequence"
@@ -350,6 +442,49 @@ def stress_des(brief: BriefResult) -> Table:
         ["6 Code access", f"ccsim {__version__}, commit {git_commit()[:12]}."],
     ]
     return Table(["STRESS-DES item", "this model"], rows, text_columns=(1,))
+
+
+def question_title(brief: BriefResult, t: GoalSeekResult, number: int) -> str:
+    """'Question 1 (the headline): on average' and so on."""
+    role = " (the headline)" if t is brief.target else ""
+    how = ("on average" if t.target.kind == "mean"
+           else f"in {t.target.confidence:.0%} of futures")
+    return (f"Question {number}{role}: the {metric_text(t.target.metric)} in {t.target.year}"
+            f" {_level_words(t)} {how}")
+
+
+def question_blocks(brief: BriefResult, t: GoalSeekResult, number: int,
+                    chart: Path | None) -> list[Block]:
+    """One goal-seek question: its answer in words, the method, its chart and its points."""
+    if t.target.kind == "mean":
+        method = ("Method: the expected value is the mean over the replications, every lever"
+                  " value run with the same random numbers; bisection on the sign of its"
+                  " paired difference from the target. The 95% interval is the set of"
+                  " values at which the expected value is not clearly on either side of the"
+                  " target (its paired 95% interval straddles it).")
+        caption = (f"The {metric_text(t.target.metric)} in {t.target.year} against"
+                   f" {lever_name(t.lever)}: mean over {t.reps} futures with its 95% interval;"
+                   " dashed: the target.")
+    else:
+        method = ("Method: bisection over the lever on the share of replications meeting the"
+                  " target, every lever value run with the same random numbers; the interval"
+                  " is the distribution-free 95% interval for the quantile. The chart and"
+                  " table show the probability at every value evaluated, with Wilson 95%"
+                  " intervals, so what is achievable shows even where the target is not.")
+        caption = (f"Probability that the {metric_text(t.target.metric)} in {t.target.year}"
+                   f" is {t.target.direction} {value_text(t.target.metric)(t.target_value)},"
+                   f" against {lever_name(t.lever)}, with Wilson 95% intervals; dashed: the"
+                   f" {t.target.confidence:.0%} asked for.")
+    blocks: list[Block] = [
+        ("h3", question_title(brief, t, number)),
+        ("p", goal_sentence(t) + " " + method
+         + (f" Values where the estimate moves the wrong way: {t.non_monotone}."
+            if t.non_monotone else "")),
+    ]
+    if chart is not None:
+        blocks.append(("img", Image(chart, caption)))
+    blocks.append(("table", goal_seek_table(t)))
+    return blocks
 
 
 def brief_blocks(brief: BriefResult, charts: dict[str, Path],
@@ -380,16 +515,10 @@ def brief_blocks(brief: BriefResult, charts: dict[str, Path],
         ("h2", "Options"),
         ("table", options_table(brief, n)),
     ]
-    if brief.target:
-        t = brief.target
-        blocks += [
-            ("h2", "Goal-seek: the uplift that holds the target"),
-            ("p", t.sentence() + " Method: bisection over the lever on the share of"
-             " replications meeting the target, every candidate run with the same random"
-             " numbers; the interval is the distribution-free 95% interval for the quantile."
-             + (f" Non-monotone pairs: {t.non_monotone}." if t.non_monotone else "")),
-            ("table", goal_seek_table(t)),
-        ]
+    if brief.questions():
+        blocks.append(("h2", "Goal-seek: the uplift that holds the target"))
+    for number, t in enumerate(brief.questions(), start=1):
+        blocks += question_blocks(brief, t, number, charts.get(f"question_{number}"))
     blocks += [
         ("h2", "Assumptions"),
         ("table", assumptions_table(brief)),
@@ -402,8 +531,9 @@ def brief_blocks(brief: BriefResult, charts: dict[str, Path],
          " first served, so when demand outgrows capacity backlogs and 12-month breaches"
          " build. Published durations count finalised cases only; the model reports the"
          " cases still open too."),
-        ("list", [f"{m}: {GLOSSARY[m]}" for m in ("iopc.open.end", "iopc.open_over_12m.end",
-                                                  "cost.suspended_gbp_per_year")]),
+        ("list", [f"{m}: {GLOSSARY[m]}" for m in dict.fromkeys((
+            "iopc.open.end", "iopc.open_over_12m.end", "cost.suspended_gbp_per_year",
+            *(t.target.metric for t in brief.questions()))) if m in GLOSSARY]),
         ("h2", "Appendix: STRESS-DES reporting checklist"),
         ("table", stress_des(brief)),
         ("h2", "Provenance"),
@@ -424,12 +554,17 @@ def write_brief(brief: BriefResult, out_dir: Path, config_path: Path | None = No
         (staging / "brief.md").write_text(to_markdown(blocks), encoding="utf-8")
         brief.comparison.table().to_csv(staging / "options.csv", index=False,
                                         float_format="%.6g")
-        record = {"provenance": brief_provenance(brief, config_path),
-                  "headline": headline_text(brief)}
-        if brief.target:
-            pd.DataFrame([vars(p) for p in brief.target.points]).to_csv(
+        record: dict[str, Any] = {"provenance": brief_provenance(brief, config_path),
+                                  "headline": headline_text(brief)}
+        if brief.questions():
+            pd.DataFrame([{"question": i, "goal": t.target.kind, "metric": t.target.metric,
+                           "target_value": t.target_value, **vars(p)}
+                          for i, t in enumerate(brief.questions(), start=1)
+                          for p in t.points]).to_csv(
                 staging / "target_points.csv", index=False, float_format="%.6g")
+        if brief.target:
             record["target"] = brief.target.to_dict()
+        record["other_targets"] = [t.to_dict() for t in brief.other_targets]
         (staging / "brief.json").write_text(json.dumps(record, indent=2, default=str))
 
     return write_folder(Path(out_dir), "brief", fill)

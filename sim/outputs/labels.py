@@ -72,7 +72,7 @@ _STATES = {
     "open.end": ("{body} investigations open", "cases", "lower"),
     "open_over_12m.end": ("{body} investigations open over 12 months", "cases", "lower"),
     "open_age_days.mean_end": ("mean age of open {body} investigations", "days", "lower"),
-    "wait_days.mean": ("mean wait for a {body} investigator", "days", "lower"),
+    "wait_days.mean": ("mean wait for {a_body} investigator", "days", "lower"),
     "completed_per_year": ("{body} investigations completed a year", "cases a year", "higher"),
     "duration_wd.mean": ("mean time to finalise {body} cases", "working days", "lower"),
     "complaints.duration_wd.mean": ("mean time to finalise {body} complaint cases",
@@ -130,7 +130,8 @@ def label(metric: str) -> Label:
     rest = monthly.get(rest, rest) if metric in MONTHLY_GLOSSARY else rest
     if body in BODIES and rest in _STATES:
         text, unit, better = _STATES[rest]
-        return Label(metric, text.format(body=BODIES[body]), unit, better)
+        a_body = ("an " if BODIES[body][0] in "AEIOU" else "a ") + BODIES[body]
+        return Label(metric, text.format(body=BODIES[body], a_body=a_body), unit, better)
     return Label(metric, metric, "cases", "neither")
 
 

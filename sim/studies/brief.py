@@ -1,12 +1,14 @@
 """The Recommendation 7 brief: run the options, goal-seek the uplift, cost it, write it up.
 
 A brief file (briefs/rec7.yaml) names a counterfactual (police numbers rise, IOPC capacity
-does not), the Recommendation 7 uplift, the other options for the table, a goal-seek target
-("what uplift holds breaches at today's level") and the cost of an IOPC investigator-year.
-`make_brief` runs every scenario with the same seed (common random numbers, so each
-option's difference from the counterfactual is a paired difference), goal-seeks the uplift
-(`sim.studies.goal_seek`), and returns plain results; `sim.outputs.brief_report` turns them
-into HTML and Markdown. No engine is reached into: everything goes through `run_scenario`.
+does not), the Recommendation 7 uplift, the other options for the table, the goal-seek
+questions ("what uplift holds them at today's level": `target`, the headline, and any
+`other_targets`, each a mean or a probability goal, `sim.studies.goal_seek`) and the cost of
+an IOPC investigator-year. `make_brief` runs every scenario with the same seed (common random
+numbers, so each option's difference from the counterfactual is a paired difference),
+goal-seeks each question on the same runs, and returns plain results;
+`sim.outputs.brief_report` turns them into HTML and Markdown. No engine is reached into:
+everything goes through `run_scenario`.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from sim.engine.engines import DEFAULT_ENGINE
+from sim.engine.metrics import GLOSSARY
 from sim.engine.run import RunResult, run_scenario
 from sim.errors import InputError, ScenarioError
 from sim.files.shipped import shipped_path
@@ -31,12 +34,27 @@ from sim.model.frozen import Frozen
 from sim.model.scenario import Scenario, load_scenario, read_yaml_mapping, validation_problems
 from sim.model.timeline import Timeline
 from sim.studies.compare import Comparison, check_comparable
-from sim.studies.goal_seek import Goal, GoalSeekResult, SearchLever, goal_seek, parse_at_most
+from sim.studies.goal_seek import (
+    Goal,
+    GoalSeekResult,
+    Point,
+    SearchLever,
+    goal_seek,
+    lever_phrase,
+    parse_level,
+)
 
 
 class GoalSpec(Frozen):
+    """One goal-seek question: `goal` mean (the expected value meets the level) or
+    probability (it does in `confidence` of futures); `at_most` or `at_least` a number or
+    baseline:YEAR (neither: at most baseline:2021/22); `curve_step`: also evaluate every
+    that many from `min` (default: the lever's value) to `max`, for the brief's chart."""
+
+    goal: Literal["probability", "mean"] = "probability"
     metric: str = "iopc.open_over_12m.end"
-    at_most: str | float = "baseline:2021/22"
+    at_most: str | float | None = None
+    at_least: str | float | None = None
     confidence: float = Field(default=0.8, gt=0, lt=1)
     lever: str = "pools.iopc.staff"
     from_: dt.date | None = Field(default=None, alias="from",
@@ -44,6 +62,35 @@ class GoalSpec(Frozen):
     step: float = Field(default=1.0, gt=0)
     min: float | None = None
     max: float | None = None
+    curve_step: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _today_by_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("at_most") is None \
+                and data.get("at_least") is None:
+            return {**data, "at_most": "baseline:2021/22"}
+        return data
+
+    @model_validator(mode="after")
+    def _one_level(self) -> GoalSpec:
+        if self.at_most is not None and self.at_least is not None:
+            raise ValueError("give at_most or at_least, not both")
+        if self.curve_step is not None and self.max is None:
+            raise ValueError("curve_step needs max (the curve's last lever value)")
+        return self
+
+    def goal_for(self, year: str, where: str = "target") -> Goal:
+        """The question as the goal-seek takes it, for the brief's year (`where`: the
+        question's place in the brief file, for messages)."""
+        def level(value: str | float | None, name: str) -> float | str | None:
+            return None if value is None else parse_level(str(value), f"{where}.{name}")
+
+        return Goal(self.metric, year, level(self.at_most, "at_most"), self.confidence,
+                    level(self.at_least, "at_least"), self.goal)
+
+    def search_lever(self) -> SearchLever:
+        return SearchLever(self.lever, self.from_)
 
 
 class Assumption(Frozen):
@@ -61,7 +108,8 @@ class BriefConfig(Frozen):
     counterfactual: str
     uplift: str
     options: list[str] = Field(default_factory=list)
-    target: GoalSpec | None = GoalSpec()
+    target: GoalSpec | None = GoalSpec()  # the headline question; its answer joins the table
+    other_targets: list[GoalSpec] = Field(default_factory=list)  # more questions, below it
     reps: int = Field(default=60, ge=2, le=100_000)
     seed: int = Field(default=1, ge=0)
     cost_per_investigator_year_gbp: float = Field(gt=0, allow_inf_nan=False)
@@ -88,12 +136,15 @@ def load_brief_config(path: str | Path) -> BriefConfig:
 
 def with_overrides(config: BriefConfig, **changes: Any) -> BriefConfig:
     """The config with command-line values in place (None: keep), validated like the file;
-    `confidence` goes to the target."""
+    `confidence` goes to every question (a mean goal does not use it)."""
     data = config.model_dump(by_alias=True)
     confidence = changes.pop("confidence", None)
     data.update({k: v for k, v in changes.items() if v is not None})
-    if confidence is not None and data.get("target") is not None:
-        data["target"] = {**data["target"], "confidence": confidence}
+    if confidence is not None:
+        if data.get("target") is not None:
+            data["target"] = {**data["target"], "confidence": confidence}
+        data["other_targets"] = [{**t, "confidence": confidence}
+                                 for t in data.get("other_targets") or []]
     try:
         return BriefConfig.model_validate(data)
     except ValidationError as exc:
@@ -144,6 +195,15 @@ class BriefResult:
     started: str
     finished: str
     seconds: float
+    other_targets: list[GoalSeekResult] = field(default_factory=list)
+
+    def questions(self) -> list[GoalSeekResult]:
+        """Every goal-seek answered, the headline first."""
+        return [t for t in (self.target, *self.other_targets) if t is not None]
+
+    def probability_question(self) -> GoalSeekResult | None:
+        """The first question asked with a probability (the options table's column)."""
+        return next((t for t in self.questions() if t.target.kind == "probability"), None)
 
     @property
     def timeline(self) -> Timeline:
@@ -216,26 +276,58 @@ def make_brief(
 
     base = run(inputs.counterfactual, reps, seed, engine)
     results = [run(s, reps, seed, engine) for s in options]
+
+    def seek(spec: GoalSpec, number: int) -> GoalSeekResult:
+        """One question, on the runs already made where the scenarios are the same."""
+        lever = spec.search_lever()
+        said = None
+        if progress is not None:
+            report = progress
+
+            def said(p: Point) -> None:
+                report(f"question {number}: {lever_phrase(spec.lever, p.value)}:"
+                       f" {p.met}/{p.reps} futures meet the target, mean {p.metric_mean:.4g}")
+        return goal_seek(inputs.counterfactual, lever, spec.goal_for(config.year), reps=reps,
+                         seed=seed, engine=engine, step=spec.step, low=spec.min,
+                         high=spec.max, curve_step=spec.curve_step, run=run, progress=said)
+
     target_result, goal_name = None, None
     if config.target is not None:
-        spec = config.target
-        lever = SearchLever(spec.lever, spec.from_)
-        target = Goal(spec.metric, config.year,
-                        parse_at_most(str(spec.at_most)), spec.confidence)
-        target_result = goal_seek(
-            inputs.counterfactual, lever, target, reps=reps, seed=seed, engine=engine,
-            step=spec.step, low=spec.min, high=spec.max, run=run,
-            progress=(lambda v, k, n: progress(f"goal-seek: {spec.lever} = {v:g}:"
-                                               f" {k}/{n} meet the target"))
-            if progress else None)
+        target_result = seek(config.target, 1)
         if target_result.answer is not None:
-            goal = goal_scenario(inputs.counterfactual, lever, target_result.answer)
+            goal = goal_scenario(inputs.counterfactual, config.target.search_lever(),
+                                 target_result.answer)
             goal_name = goal.name
             results.append(replace(run(goal, reps, seed, engine), scenario=goal))
+    others = [seek(spec, i) for i, spec in enumerate(config.other_targets,
+                                                     start=2 if config.target else 1)]
     t1 = dt.datetime.now(dt.UTC)
     return BriefResult(config, inputs, engine, reps, seed, Comparison(base, results),
                        target_result, goal_name, t0.isoformat(timespec="seconds"),
-                       t1.isoformat(timespec="seconds"), (t1 - t0).total_seconds())
+                       t1.isoformat(timespec="seconds"), (t1 - t0).total_seconds(), others)
+
+
+def check_questions(config: BriefConfig, scenario: Scenario) -> None:
+    """Each question's lever, metric and years, before any run (the goal-seek checks them
+    again, but only after the options have run)."""
+    specs = [("target", config.target)] if config.target else []
+    specs += [(f"other_targets.{i}", t) for i, t in enumerate(config.other_targets)]
+    labels = [label for label, _, _ in Timeline.for_scenario(scenario).fiscal_years]
+    for where, spec in specs:
+        goal = spec.goal_for(config.year, where)
+        try:
+            spec.search_lever().check(scenario.to_dict())
+        except InputError as exc:
+            raise InputError(exc.problem, field=f"{where}.lever", value=spec.lever,
+                             allowed=exc.allowed) from None
+        if spec.metric not in GLOSSARY:
+            raise InputError("unknown metric", field=f"{where}.metric", value=spec.metric,
+                             allowed="a yearly metric, e.g. iopc.open_over_12m.end,"
+                                     " iopc.wait_days.mean, iopc.within_12m.share")
+        if goal.baseline_year is not None and goal.baseline_year not in labels:
+            raise InputError("not a fiscal year the scenarios report",
+                             field=f"{where}.{'at_most' if goal.at_most_goal else 'at_least'}",
+                             value=goal.level, allowed=", ".join(labels))
 
 
 def check_brief(config: BriefConfig, inputs: BriefInputs, reps: int) -> None:
@@ -250,6 +342,7 @@ def check_brief(config: BriefConfig, inputs: BriefInputs, reps: int) -> None:
     if config.year not in labels:
         raise InputError("the brief's year is not a fiscal year the scenarios report",
                          field="year", value=config.year, allowed=", ".join(labels))
+    check_questions(config, inputs.counterfactual)
 
 
 def goal_scenario(base: Scenario, lever: SearchLever, value: float) -> Scenario:
@@ -257,8 +350,8 @@ def goal_scenario(base: Scenario, lever: SearchLever, value: float) -> Scenario:
     when = f" from {lever.from_date:%B %Y}" if lever.from_date else ""
     return lever.scenario_at(base, value, {
         "name": "target_uplift",
-        "description": f"{base.name} with {lever.path} = {value:g}{when}: the smallest"
-                       " value that meets the brief's target (goal-seek)"})
+        "description": f"{base.name} with {lever_phrase(lever.path, value)}{when}: the"
+                       " smallest value that meets the brief's headline question (goal-seek)"})
 
 
 def run_key(s: Scenario) -> str:
