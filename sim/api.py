@@ -174,6 +174,8 @@ def goal_seek(
     low: float | None = None,
     high: float | None = None,
     curve_step: float | None = None,
+    parameter_uncertainty: str | Path | None = None,
+    reps_per_draw: int = REPS_PER_DRAW,
     out: str | Path | None = None,
     progress: Callable[[Point], None] | None = None,
 ) -> Saved[GoalSeekResult]:
@@ -182,12 +184,14 @@ def goal_seek(
     `curve_step` (and `high`), every that many from the lowest value to `high` is evaluated
     too, for a curve; `progress` is told each evaluated point. With `out`, write
     target.json and points.csv. `result.answer` is None when no value up to the maximum
-    meets it."""
+    meets it. With `parameter_uncertainty` (a calibration folder) every lever value runs
+    under the same parameter draws, so the search stays paired."""
     scenario, source = _scenario(scenario)
     check_run([scenario], reps, seed, engine, sources=[source])
+    runner = _runner([scenario], parameter_uncertainty, reps_per_draw)
     _check_out(out, "target")
     result = seek(scenario, lever, goal, reps=reps, seed=seed, engine=engine, step=step,
-                  low=low, high=high, curve_step=curve_step, progress=progress)
+                  low=low, high=high, curve_step=curve_step, progress=progress, run=runner)
     return Saved(result, None if out is None else write_goal_seek(result, Path(out)))
 
 
@@ -251,12 +255,16 @@ def brief(
     confidence: float | None = None,
     cost_per_investigator_year_gbp: float | None = None,
     with_goal_seek: bool = True,
+    parameter_uncertainty: str | Path | None = None,
+    reps_per_draw: int = REPS_PER_DRAW,
     out: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Saved[BriefResult]:
     """The Recommendation 7 brief from a brief file (default: the shipped briefs/rec7.yaml):
     the counterfactual, every option and the goal-seek, paired; with `out`, brief.html,
-    brief.md, the tables and charts. Given values replace the file's."""
+    brief.md, the tables and charts. Given values replace the file's. With
+    `parameter_uncertainty` every run draws the fitted parameters (the same draws for each
+    option and lever value), so the intervals include what we do not know about them."""
     path = Path(config_path) if config_path is not None else default_brief_path()
     config = with_overrides(load_brief_config(path), year=year, confidence=confidence,
                             cost_per_investigator_year_gbp=cost_per_investigator_year_gbp)
@@ -269,9 +277,10 @@ def brief(
     check_run(options, reps, seed, engine,
               sources=[inputs.sources.get(s.name, s.name) for s in options])
     check_brief(config, inputs, reps)
+    runner = _runner([inputs.counterfactual, *options], parameter_uncertainty, reps_per_draw)
     _check_out(out, "brief")
     result = make_brief(config, inputs, reps=reps, seed=seed, engine=engine,
-                        progress=progress)
+                        progress=progress, run_one=runner)
     return Saved(result, None if out is None else write_brief(result, Path(out), path))
 
 
@@ -285,6 +294,25 @@ def diff(first: ScenarioLike, second: ScenarioLike) -> list[tuple[str, Any, Any]
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _runner(scenarios: Sequence[Scenario], parameter_uncertainty: str | Path | None,
+            reps_per_draw: int) -> Callable[[Scenario, int, int, str], RunResult]:
+    """How a study makes each run: plainly, or with the calibration's parameter draws (the
+    calibration checked against each of `scenarios` now, before any run; the draws are the
+    same for every scenario the study runs, so its comparisons stay paired)."""
+    if parameter_uncertainty is None:
+        return run_scenario
+    folder = Path(parameter_uncertainty)
+    posterior = check_uncertainty(scenarios[0], folder, reps_per_draw)
+    for other in scenarios[1:]:
+        check_uncertainty(other, folder, reps_per_draw)
+
+    def run_drawn(s: Scenario, reps: int, seed: int, engine: str) -> RunResult:
+        return run_with_parameter_uncertainty(s, reps, seed, engine, folder, reps_per_draw,
+                                              posterior=posterior)
+
+    return run_drawn
 
 
 def _scenario(scenario: ScenarioLike) -> tuple[Scenario, str]:

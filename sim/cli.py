@@ -188,6 +188,7 @@ def _add_target_parser(sub) -> None:
                         help="des or mc (default: as ccsim run)")
     target.add_argument("--out", type=Path, help="write target.json and points.csv here")
     target.add_argument("--quiet", action="store_true", help="no progress lines")
+    _add_uncertainty_options(target)
     target.set_defaults(handler=cmd_target)
 
 
@@ -206,6 +207,7 @@ def _add_brief_parser(sub) -> None:
     brief.add_argument("--no-target", action="store_true", help="skip the goal-seek")
     brief.add_argument("--out", type=Path, help="output directory (default results/brief-...)")
     brief.add_argument("--quiet", action="store_true", help="no progress lines")
+    _add_uncertainty_options(brief)
     brief.set_defaults(handler=cmd_brief)
 
 
@@ -350,7 +352,8 @@ def cmd_target(args: argparse.Namespace) -> int:
     saved = api.goal_seek(args.scenario, SearchLever(args.lever, args.from_date), goal,
                           reps=args.reps, seed=args.seed, engine=args.engine, step=args.step,
                           low=args.min, high=args.max, curve_step=args.curve_step,
-                          out=args.out, progress=said)
+                          parameter_uncertainty=args.parameter_uncertainty,
+                          reps_per_draw=args.reps_per_draw, out=args.out, progress=said)
     result = saved.result
     print(goal_sentence(result))
     print(f"\n{metric_text(args.metric)} in {args.year}, target {result.target_value:.4g};"
@@ -379,7 +382,9 @@ def cmd_brief(args: argparse.Namespace) -> int:
     saved = api.brief(args.config, reps=args.reps, seed=args.seed, engine=args.engine,
                       year=args.year, confidence=args.confidence,
                       cost_per_investigator_year_gbp=args.cost_per_investigator,
-                      with_goal_seek=not args.no_target, out=out, progress=said)
+                      with_goal_seek=not args.no_target,
+                      parameter_uncertainty=args.parameter_uncertainty,
+                      reps_per_draw=args.reps_per_draw, out=out, progress=said)
     out = saved.folder or out
     print(headline_text(saved.result))
     print(f"brief written to {out / 'brief.html'} and {out / 'brief.md'}"

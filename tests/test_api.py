@@ -128,3 +128,45 @@ def test_compare_with_parameter_uncertainty_pairs_the_draws(small_yaml: Path) ->
     drawn = saved.result.base
     assert any(not np.array_equal(v, drawn.measured.summary[k], equal_nan=True)
                for k, v in plain.measured.summary.items())
+
+
+def test_goal_seek_takes_parameter_uncertainty(small_yaml: Path, tmp_path: Path) -> None:
+    """The searched values run under the calibration's draws; a missing calibration is
+    refused before any run."""
+    from sim.studies.goal_seek import Goal, SearchLever
+
+    saved = sim.goal_seek(small_yaml, SearchLever("pools.iopc.staff"),
+                          Goal("iopc.open.end", "2021/22", 1e6, 0.8), reps=4, seed=3,
+                          high=40, parameter_uncertainty=CALIBRATION, reps_per_draw=2,
+                          out=tmp_path / "t")
+    assert saved.result.answer is not None
+    record = json.loads((tmp_path / "t" / "target.json").read_text())
+    assert "provenance" in record
+    with pytest.raises(InputError, match="calibration file not found"):
+        sim.goal_seek(small_yaml, SearchLever("pools.iopc.staff"),
+                      Goal("iopc.open.end", "2021/22", 1e6, 0.8), reps=2,
+                      parameter_uncertainty=tmp_path, reps_per_draw=2)
+
+
+def test_a_brief_with_parameter_uncertainty_says_so() -> None:
+    from sim.api import _runner
+    from sim.outputs.brief_report import brief_blocks
+    from sim.studies.brief import make_brief
+    from tests.test_brief import short_config, short_inputs
+
+    config = short_config()
+    inputs = short_inputs(config)
+    runner = _runner([inputs.counterfactual, *inputs.all_options()], CALIBRATION, 2)
+    brief = make_brief(config.model_copy(update={"target": None, "other_targets": []}),
+                       inputs, reps=2, seed=2, run_one=runner)
+    assert all(r.parameters.startswith("drawn from the calibration")
+               for r in (brief.comparison.base, *brief.comparison.alternatives))
+    text = " ".join(str(c) for kind, c in brief_blocks(brief, _no_charts()) if kind == "p")
+    assert "what we do not know about the fitted parameters" in text
+
+
+def _no_charts() -> dict[str, Path]:
+    class Anything(dict):
+        def __missing__(self, key: str) -> Path:
+            return Path(f"{key}.png")
+    return Anything()

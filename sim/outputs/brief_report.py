@@ -21,7 +21,7 @@ from sim.outputs.brief_charts import metric_text, write_brief_charts
 from sim.outputs.labels import label
 from sim.outputs.provenance import git_commit, provenance
 from sim.outputs.run_folder import write_folder
-from sim.outputs.run_report import fmt, html_table, image, page
+from sim.outputs.run_report import fmt, html_table, image, page, ranges_source
 from sim.studies.brief import BriefResult, config_digest, figure_sources, year_end
 from sim.studies.goal_seek import GoalSeekResult, lever_name, lever_phrase, wilson
 from sim.version import __version__
@@ -497,7 +497,8 @@ def brief_blocks(brief: BriefResult, charts: dict[str, Path],
         ("headline", headline(brief, n)),
         ("p", f"Forecasts from ccsim {__version__}: {brief.reps} replications of each"
          f" option, engine {brief.engine}, seed {brief.seed}; ranges show 90% of simulated"
-         " futures under the stated assumptions, not the uncertainty in those assumptions."),
+         " futures under the stated assumptions, not the uncertainty in those assumptions. "
+         + ranges_source(brief.comparison.base.parameters)),
         ("h2", "IOPC backlogs with and without the uplift"),
         ("img", Image(charts["iopc_open"], "IOPC investigations of Met cases open at month"
                       f" end: {brief.comparison.base.scenario.name} (without) and {up}"

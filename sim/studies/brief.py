@@ -256,9 +256,12 @@ def make_brief(
     seed: int | None = None,
     engine: str = DEFAULT_ENGINE,
     progress: Callable[[str], None] | None = None,
+    run_one: Callable[[Scenario, int, int, str], RunResult] = run_scenario,
 ) -> BriefResult:
     """Run the counterfactual, every option and the goal-seek with common random numbers
-    (inputs checked first: `check_brief`, and the runs' with `sim.engine.run.check_run`)."""
+    (inputs checked first: `check_brief`, and the runs' with `sim.engine.run.check_run`).
+    `run_one(scenario, reps, seed, engine)` makes each run: `run_scenario`, or one with
+    parameter uncertainty (`sim.api.brief`)."""
     reps = config.reps if reps is None else reps
     seed = config.seed if seed is None else seed
     options = inputs.all_options()
@@ -271,7 +274,7 @@ def make_brief(
         if key not in runs:
             if progress and len(runs) <= len(options):  # the goal-seek reports its own
                 progress(f"running {s.name}")
-            runs[key] = run_scenario(s, r, sd, eng)
+            runs[key] = run_one(s, r, sd, eng)
         return runs[key]
 
     base = run(inputs.counterfactual, reps, seed, engine)
