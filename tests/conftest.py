@@ -26,6 +26,13 @@ def small_dict(horizon_years: int = 1, warmup_years: float = 1.0) -> dict:
     return d
 
 
+def small_yaml_in(folder: Path, horizon_years: int = 1, warmup_years: float = 1.0) -> Path:
+    """`small_dict` written as a scenario file in `folder` (what a planner's file would be)."""
+    path = Path(folder) / "small.yaml"
+    path.write_text(yaml.safe_dump(small_dict(horizon_years, warmup_years), sort_keys=False))
+    return path
+
+
 @pytest.fixture
 def baseline_data() -> dict:
     return baseline_dict()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 import sim
 from sim.engine.cases import NO_POOL, POOL_CODE
@@ -17,17 +16,14 @@ from sim.errors import InputError, ScenarioError
 from sim.model.scenario import POOLS, scenario_from_dict
 from sim.outputs.provenance import PACKAGES
 from sim.studies.parameter_uncertainty import run_with_parameter_uncertainty
-from tests.conftest import ROOT, small_dict
+from tests.conftest import ROOT, small_dict, small_yaml_in
 
 CALIBRATION = ROOT / "calibration"
 
 
 @pytest.fixture(scope="module")
 def small_yaml(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("scen") / "small.yaml"
-    path.write_text(yaml.safe_dump(small_dict(horizon_years=1, warmup_years=0.5),
-                                   sort_keys=False))
-    return path
+    return small_yaml_in(tmp_path_factory.mktemp("scen"), horizon_years=1, warmup_years=0.5)
 
 
 def test_with_changes_derives_a_validated_scenario_and_leaves_the_original() -> None:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from sim import api
-from tests.conftest import ROOT, small_dict
+from tests.conftest import ROOT, small_yaml_in
 from tests.test_brief import build_small_brief
 
 ARTEFACTS = Path(os.environ.get("CCSIM_TEST_ARTEFACTS", ROOT / "results" / "test-artefacts"))
@@ -80,10 +80,7 @@ def _check_page(page: Path, name: str, phrases: tuple[str, ...], min_images: int
 
 @pytest.fixture(scope="module")
 def small_yaml(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("scen") / "small.yaml"
-    path.write_text(yaml.safe_dump(small_dict(horizon_years=2, warmup_years=0.5),
-                                   sort_keys=False))
-    return path
+    return small_yaml_in(tmp_path_factory.mktemp("scen"), horizon_years=2, warmup_years=0.5)
 
 
 def test_brief_renders_in_chromium() -> None:
