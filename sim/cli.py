@@ -148,7 +148,7 @@ def _add_uncertainty_options(parser: argparse.ArgumentParser) -> None:
 def _add_target_parser(sub) -> None:
     target = sub.add_parser(
         "target", help="goal-seek: the smallest lever value meeting a target, on average or"
-        " with a stated probability (see sim/studies/goal_seek.py)",
+        " with a stated probability (see sim/studies/goal_seek/)",
         description="The smallest value of a lever (e.g. IOPC investigators) at which a"
         " yearly metric meets a level: on average over the replications (--goal mean), or"
         " in a share of them (--goal probability, the default, with --confidence). Every"

@@ -430,7 +430,7 @@ def stress_des(brief: BriefResult) -> Table:
          " differences; Wilson intervals for probabilities; for a probability goal a"
          " distribution-free order-statistic interval for the goal-seek answer, for a mean"
          " goal the lever values whose paired 95% interval for the mean straddles the"
-         " target (bisection on the CRN estimate, sim/studies/goal_seek.py)."],
+         " target (bisection on the CRN estimate, sim/studies/goal_seek/)."],
         ["5.1 Software", f"Python {sys.version.split()[0]}, NumPy, SimPy, pandas, matplotlib;"
          f" ccsim {__version__}."],
         ["5.2 Random sampling", "numpy.random.Generator streams spawned from one SeedSequence"
