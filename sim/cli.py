@@ -63,7 +63,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="ccsim", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="ccsim", description="Simulate investigative capacity in the London"
+                     " police complaints and conduct system: forecasts, comparisons of options,"
+                     " sweeps, goal-seeks and the Recommendation 7 brief. Every command answers"
+                     " --help; README.md has a first-ten-minutes walk-through.")
     parser.add_argument("--version", action="version", version=f"ccsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
