@@ -166,3 +166,23 @@ def _no_charts() -> dict[str, Path]:
         def __missing__(self, key: str) -> Path:
             return Path(f"{key}.png")
     return Anything()
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "target", "brief"])
+def test_a_missing_calibration_is_refused_before_any_run(command: str, small_yaml: Path,
+                                                         tmp_path: Path, monkeypatch,
+                                                         capsys) -> None:
+    from sim.cli import EXIT_INPUT, main
+
+    monkeypatch.setattr("sim.engine.run.run_chunk", lambda *a: pytest.fail("it ran"))
+    args = {"run": ["run", str(small_yaml)],
+            "compare": ["compare", str(small_yaml), str(small_yaml)],
+            "target": ["target", str(small_yaml), "--lever", "pools.iopc.staff", "--metric",
+                       "iopc.open.end", "--year", "2021/22", "--at-most", "5"],
+            "brief": ["brief", "--no-target"]}[command]
+    missing = tmp_path / "no-calibration"
+    assert main([*args, "--reps", "2", "--parameter-uncertainty", str(missing), "--out",
+                 str(tmp_path / "out"), "--quiet"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "--parameter-uncertainty" in err and str(missing) in err
+    assert not (tmp_path / "out").exists()
