@@ -14,33 +14,25 @@ import datetime as dt
 import errno
 import os
 import sys
-import textwrap
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-
-import pandas as pd
-from tqdm import tqdm
 
 from sim import api
 from sim.engine.engines import DEFAULT_ENGINE, ENGINES
-from sim.engine.metrics import HEADLINE
-from sim.engine.run import RunResult
-from sim.engine.summaries import summary_table
-from sim.errors import InputError, shorten, visible
+from sim.errors import InputError
 from sim.files.shipped import shipped_path
 from sim.files.writing import WriteError, default_out
-from sim.outputs.brief_report import goal_sentence, headline_text, metric_text
+from sim.outputs.brief_report import headline_text
 from sim.outputs.calibration_report import fit_table
-from sim.outputs.labels import label
 from sim.outputs.provenance import recording_command
-from sim.outputs.run_report import (
-    bare,
-    headline_rows,
-    ranges_source,
-    reported_period,
-    shown_text,
+from sim.outputs.terminal import (
+    Progress,
+    comparison_table,
+    differences_table,
+    goal_seek_table,
+    headline_table,
 )
 from sim.studies.calibration.fit import DEFAULT_TARGETS, FIT_REPS, MAX_NFEV, REPORT_REPS, SEED
 from sim.studies.goal_seek import GOAL_KINDS, Goal, Point, SearchLever, lever_name, parse_level
@@ -218,13 +210,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     path = args.scenario or baseline_path()
     scenario = api.load_scenario(path)
     out = args.out or default_out(scenario.name)
-    with _progress(args.reps, args.quiet, f"{scenario.name} [{args.engine}]") as advance:
+    with Progress(args.reps, args.quiet, f"{scenario.name} [{args.engine}]") as advance:
         saved = api.run(path, args.reps, args.seed, args.engine, workers=args.workers,
                         chunk_size=args.chunk_size,
                         parameter_uncertainty=args.parameter_uncertainty,
                         reps_per_draw=args.reps_per_draw, out=out, progress=advance)
     if not args.quiet:
-        _print_headline(saved.result)
+        print(headline_table(saved.result))
     report = [] if args.quiet else [f"open {(saved.folder or out) / 'report.html'}"]
     print(f"results written to {saved.folder}", *report, sep="\n")
     return EXIT_OK
@@ -233,50 +225,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     paths = [args.base, *args.alternatives]
     out = args.out or default_out("compare", api.load_scenario(args.base).name)
-    with _progress(args.reps * len(paths), args.quiet, f"compare [{args.engine}]") as advance:
+    with Progress(args.reps * len(paths), args.quiet, f"compare [{args.engine}]") as advance:
         saved = api.compare(paths, args.reps, args.seed, args.engine,
                             workers=os.cpu_count() or 1,
                             parameter_uncertainty=args.parameter_uncertainty,
                             reps_per_draw=args.reps_per_draw, out=out, progress=advance)
-    _print_comparison(saved.result.table())
+    print(comparison_table(saved.result.table()))
     print(f"results written to {saved.folder}")
     if not args.quiet:
         print(f"open {saved.folder / 'report.html' if saved.folder else 'report.html'}")
     return EXIT_OK
 
 
-def _print_comparison(table: pd.DataFrame) -> None:
-    """Each option against the base, as a planner reads it: plain labels, values and the
-    paired difference (95% interval) in the metric's units, and whether that is better,
-    worse or no clear change. The metric names stay in comparison.csv."""
-    rows = table[(table.period == "all") & table.metric.isin(HEADLINE)].set_index(
-        ["scenario", "metric"])
-    lines = [("option", "", "base", "with option", "difference (95% interval)", "")]
-    for name in dict.fromkeys(rows.index.get_level_values("scenario")):
-        for metric in (m for m in HEADLINE if (name, m) in rows.index):
-            r, lab = rows.loc[(name, metric)], label(metric)
-            verdict = lab.verdict(r.diff_mean, bool(r.distinguishable))
-            word = {"better": "better", "worse": "worse"}.get(verdict, "no clear change")
-            if verdict == "same" and r.distinguishable and r.diff_mean != 0:
-                word = "higher" if r.diff_mean > 0 else "lower"  # no better direction
-            lines.append((str(name), shown_text(lab), lab.value(r.base_mean),
-                          lab.value(r.alt_mean),
-                          f"{lab.change(r.diff_mean)} ({bare(lab.change(r.diff_low))} to"
-                          f" {bare(lab.change(r.diff_high))})", word))
-    widths = [max(len(line[i]) for line in lines) for i in range(6)]
-    print()
-    for line in lines:
-        print(f"{line[0]:{widths[0]}s}  {line[1]:{widths[1]}s}  {line[2]:>{widths[2]}s}"
-              f"  {line[3]:>{widths[3]}s}  {line[4]:>{widths[4]}s}  {line[5]}".rstrip())
-    print("difference: option minus base, replication by replication (the same random"
-          " numbers);\nbetter or worse: its 95% interval excludes no change; no clear change:"
-          " it does not.")
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
     design = load_sweep(args.sweep_file)
     points = len(design.points)
-    with _progress(points, args.quiet, f"sweep {design.spec.name}", unit="points") as advance:
+    with Progress(points, args.quiet, f"sweep {design.spec.name}", unit="points") as advance:
         saved = api.sweep(design, args.out, args.executor, args.workers, args.scheduler,
                           progress=advance)
     written = saved.files
@@ -310,16 +274,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if not changes:
         print(f"{args.first} and {args.second} are the same model (as resolved)")
         return EXIT_OK
-    print(f"{len(changes)} field{'s' if len(changes) != 1 else ''} differ"
-          f"{'s' if len(changes) == 1 else ''} ({args.first} -> {args.second}):")
-    width = min(max(len(path) for path, _, _ in changes), 60)
-    for path, a, b in changes:
-        print(f"  {visible(shorten(path, 60)):{width}s}  {_shown(a)} -> {_shown(b)}")
+    print(differences_table(changes, args.first, args.second))
     return EXIT_OK
-
-
-def _shown(value: object) -> str:
-    return "(absent)" if value is None else visible(shorten(str(value), 50))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -358,18 +314,7 @@ def cmd_target(args: argparse.Namespace) -> int:
                           parameter_uncertainty=args.parameter_uncertainty,
                           reps_per_draw=args.reps_per_draw, out=args.out, progress=said)
     result = saved.result
-    print(goal_sentence(result))
-    print(f"\n{metric_text(args.metric)} in {args.year}, target {result.target_value:.4g};"
-          f" {args.lever} is {lever_name(args.lever)}")
-    print(f"{args.lever:>20s} {'mean (95% interval)':>28s} {'minus target (paired 95%)':>30s}"
-          f" {'met':>9s} {'probability (Wilson 95%)':>26s}")
-    for p in result.points:
-        print(f"{p.value:20g} {f'{p.metric_mean:.4g} ({p.mean_low:.4g} to {p.mean_high:.4g})':>28s}"
-              f" {f'{p.diff_mean:+.3g} ({p.diff_low:+.3g} to {p.diff_high:+.3g})':>30s}"
-              f" {f'{p.met}/{p.reps}':>9s}"
-              f" {f'{p.share:.2f} ({p.share_low:.2f}-{p.share_high:.2f})':>26s}")
-    if result.non_monotone:
-        print(f"note: not monotone between {result.non_monotone}")
+    print(goal_seek_table(result, args.metric, args.year))
     if saved.folder is not None:
         print(f"results written to {saved.folder}")
     return EXIT_OK if result.answer is not None else EXIT_TARGET_NOT_MET
@@ -393,81 +338,6 @@ def cmd_brief(args: argparse.Namespace) -> int:
     print(f"brief written to {out / 'brief.html'} and {out / 'brief.md'}"
           f" ({saved.result.seconds:.0f} s)")
     return EXIT_OK
-
-
-class _progress:
-    """Progress of run, compare and sweep on stderr, with the time left: a tqdm bar on a
-    terminal; plain lines (when another 10% is done or 30 s have passed) when stderr is a
-    file or a pipe, so a log shows how far a long run has got; nothing under --quiet."""
-
-    EVERY_SHARE, EVERY_SECONDS = 0.1, 30.0
-
-    def __init__(self, total: int, quiet: bool, label: str, unit: str | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.total, self.quiet, self.label, self.clock = total, quiet, label, clock
-        # a sweep advances point by point; run and compare replication by replication
-        self.unit = unit or ("points" if label.startswith("sweep") else "replications")
-        self.bar: tqdm | None = None
-
-    def __enter__(self) -> Callable[[int], None]:
-        self.done, self.started = 0, self.clock()
-        self.said_done, self.said_at = 0, self.started
-        if not self.quiet and sys.stderr.isatty():
-            self.bar = tqdm(total=self.total, desc=self.label, file=sys.stderr,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt} of"
-                            f" {{total_fmt}} {self.unit} [{{elapsed}} so far, about"
-                            " {remaining} left]")
-        return self.advance
-
-    def advance(self, steps: int) -> None:
-        self.done += steps
-        if self.bar is not None:
-            self.bar.update(steps)
-            return
-        now = self.clock()
-        due = (self.done - self.said_done >= self.EVERY_SHARE * self.total
-               or now - self.said_at >= self.EVERY_SECONDS or self.done >= self.total)
-        if self.quiet or not due or self.done <= 0:  # nothing done yet: no rate to tell
-            return
-        elapsed = now - self.started
-        if self.done >= self.total:
-            when = f"done in {self._duration(elapsed)}"
-        else:
-            when = f"about {self._duration(elapsed / self.done * (self.total - self.done))} left"
-        print(f"{self.label}: {self.done:,} of {self.total:,} {self.unit}, {when}",
-              file=sys.stderr, flush=True)
-        self.said_done, self.said_at = self.done, now
-
-    @staticmethod
-    def _duration(seconds: float) -> str:
-        """A time as a person says it: "40 s", "3 min", "1 h 5 min"."""
-        if seconds < 90:
-            return f"{max(round(seconds), 1)} s"
-        minutes = round(seconds / 60)
-        return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60} min"
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _print_headline(result: RunResult) -> None:
-    """The headline figures as a planner reads them: plain labels, values in their units
-    (£, %, working days) and the 90% range. The metric names stay in summary.csv."""
-    scenario = result.scenario
-    first, last, _ = reported_period({"start": scenario.start,
-                                      "horizon_years": scenario.horizon_years})
-    rows = [("", "mean", "90% range")] + [row[1:] for row in
-                                          headline_rows(summary_table(result.measured))]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    print(f"\n{scenario.name}, {first} to {last}: {result.reps:,} replications"
-          f" (seed {result.seed}, engine {result.engine})")
-    for text, mean, span in rows:
-        print(f"{text:{widths[0]}s}  {mean:>{widths[1]}s}  {span:>{widths[2]}s}")
-    print(textwrap.fill(
-        "Means across replications; 90% of replications fall within the range. Investigations"
-        f" open and cases awaiting a hearing are counted at the end of {last}; the other"
-        f" figures cover the whole period. {ranges_source(result.parameters)}", width=92))
 
 
 def _as_flag(exc: InputError, args: argparse.Namespace | None) -> InputError:

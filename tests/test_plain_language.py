@@ -14,13 +14,13 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.cli import _progress
 from sim.engine.metrics import HEADLINE
 from sim.engine.summaries import summary_table
 from sim.model.scenario import scenario_from_dict
 from sim.outputs.labels import label
 from sim.outputs.plots import CHARTS, chart
 from sim.outputs.run_report import value_range
+from sim.outputs.terminal import Progress as _progress
 from tests.conftest import ROOT, small_dict
 
 
