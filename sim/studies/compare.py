@@ -13,15 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.engine.engines import DEFAULT_ENGINE
 from sim.engine.metrics import Measured
 from sim.engine.run import RunResult, run_scenario
 from sim.errors import InputError
 from sim.model.scenario import Scenario
+from sim.studies.intervals import INTERVAL, mean_interval
 
-CONFIDENCE = 0.95
+CONFIDENCE = INTERVAL  # the paired differences' intervals (sim.studies.intervals)
 
 
 @dataclass
@@ -55,13 +55,10 @@ def _paired_row(name: str, metric: str, period: str, base: np.ndarray,
     ok = ~np.isnan(base) & ~np.isnan(alt)
     d = alt[ok] - base[ok]
     n = int(d.size)
-    mean = float(d.mean()) if n else np.nan
-    if n > 1:
-        half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * d.std(ddof=1) / np.sqrt(n)
-    else:
-        half = np.nan
+    mean, low, high = mean_interval(d, CONFIDENCE)
+    if n < 2:  # no spread to say how precise one difference is
+        low = high = np.nan
     base_mean = float(base[ok].mean()) if n else np.nan
-    low, high = mean - half, mean + half
     return {
         "scenario": name, "metric": metric, "period": period,
         "base_mean": base_mean, "alt_mean": float(alt[ok].mean()) if n else np.nan,

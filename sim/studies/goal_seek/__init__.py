@@ -77,10 +77,10 @@ A path naming a list of dated steps (e.g. ``pools.iopc.staff``) is set as a new 
 from __future__ import annotations
 
 from sim.studies.goal_seek.goals import GOAL_KINDS, Goal, parse_at_most, parse_level
-from sim.studies.goal_seek.intervals import mean_interval, quantile_ranks, wilson
 from sim.studies.goal_seek.levers import LEVER_NAMES, SearchLever, lever_name, lever_phrase
 from sim.studies.goal_seek.results import GoalSeekResult, Point, margin
 from sim.studies.goal_seek.search import brute_force, curve_values, goal_seek, scan_points
+from sim.studies.intervals import mean_interval, quantile_ranks, wilson
 
 __all__ = ["GOAL_KINDS", "LEVER_NAMES", "Goal", "GoalSeekResult", "Point", "SearchLever",
            "brute_force", "curve_values", "goal_seek", "lever_name", "lever_phrase", "margin",

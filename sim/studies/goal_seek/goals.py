@@ -9,7 +9,6 @@ import numpy as np
 
 from sim.errors import InputError
 
-INTERVAL = 0.95  # coverage of the Wilson intervals and of the answer's interval
 MIN_STEP = 1e-6  # grid values are kept to 9 decimals: finer steps would merge
 MAX_GRID_STEPS = 2**20  # the search makes about 4 x log2(steps) runs: at most about 80
 

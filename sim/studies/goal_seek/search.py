@@ -18,9 +18,9 @@ from sim.errors import InputError, ScenarioError
 from sim.model.scenario import Scenario
 from sim.model.timeline import Timeline
 from sim.studies.goal_seek.goals import MAX_GRID_STEPS, MIN_STEP, TOLERANCE, Goal
-from sim.studies.goal_seek.intervals import mean_interval, quantile_ranks, wilson
 from sim.studies.goal_seek.levers import SearchLever
 from sim.studies.goal_seek.results import GoalSeekResult, Point, margin
+from sim.studies.intervals import mean_interval, quantile_ranks, wilson
 
 # --------------------------------------------------------------------------- search
 

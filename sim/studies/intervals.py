@@ -1,5 +1,6 @@
-"""Intervals the goal-seek reports: Wilson for a probability, distribution-free for a
-quantile, Student t for a paired mean."""
+"""The intervals the studies report, defined once: Wilson for a probability,
+distribution-free for a quantile, Student t for a mean (a paired difference is the mean of
+per-replication differences). Comparisons and the goal-seek both use them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from sim.studies.goal_seek.goals import INTERVAL
+INTERVAL = 0.95  # coverage of every interval the studies report
 
 
 def wilson(k: int, n: int, level: float = INTERVAL) -> tuple[float, float]:
