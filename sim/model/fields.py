@@ -94,7 +94,7 @@ def leaves(data: Any, prefix: str = "") -> dict[str, Any]:
         for key, value in data.items():
             out.update(leaves(value, f"{prefix}{key}."))
         return out
-    if isinstance(data, list) and data:
+    if isinstance(data, list | tuple) and data:
         out = {}
         for i, value in enumerate(data):
             out.update(leaves(value, f"{prefix}{i}."))

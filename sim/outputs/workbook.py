@@ -35,6 +35,7 @@ from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
 
 from sim.engine.run import RunResult
+from sim.model.fields import leaves
 from sim.outputs.labels import label
 from sim.studies.compare import Comparison
 from sim.studies.sweep.design import Sweep
@@ -311,18 +312,12 @@ def _without_scenario(run: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in run.items() if k != "scenario"}
 
 
-def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """(dotted path, value) for every leaf; list items by index (`pools.iopc.staff.0.value`)."""
-    if isinstance(value, dict):
-        items: Iterable[tuple[Any, Any]] = value.items()
-    elif isinstance(value, list | tuple):
-        items = enumerate(value)
-    else:
-        return [(prefix, value)]
-    out = [pair for k, v in items for pair in _flatten(v, f"{prefix}.{k}" if prefix else str(k))]
-    if not out and prefix:
-        return [(prefix, "{}" if isinstance(value, dict) else "[]")]
-    return out
+def _flatten(value: Any) -> list[tuple[str, Any]]:
+    """(dotted path, value) for every leaf (`sim.model.fields.leaves`: list items by index,
+    `pools.iopc.staff.0.value`); an empty mapping or list is written as `{}` or `[]`."""
+    return [(path, ("{}" if isinstance(leaf, dict) else "[]")
+             if isinstance(leaf, dict | list) else leaf)
+            for path, leaf in leaves(value).items() if path]
 
 
 def _naive_utc(when: dt.datetime) -> dt.datetime:
