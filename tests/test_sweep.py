@@ -77,14 +77,22 @@ def test_interrupted_sweep_resumes_to_the_same_results(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(whole, resumed)
 
 
-def test_cli_sweep_writes_analysis(tmp_path: Path) -> None:
-    params = {"pools.psu.investigation_days.*.mean": {"low": 150, "high": 220},
-              "cps.charge_share": {"low": 0.1, "high": 0.3}}
-    path = write_sweep(tmp_path, {"kind": "sobol", "samples": 2, "parameters": params},
+SOBOL_PARAMS = {"pools.psu.investigation_days.*.mean": {"low": 150, "high": 220},
+                "cps.charge_share": {"low": 0.1, "high": 0.3}}
+
+
+def run_small_sobol_sweep(tmp_path: Path) -> tuple[Path, Path]:
+    """`ccsim sweep` of a two-parameter Sobol design at one replication: (file, folder)."""
+    path = write_sweep(tmp_path, {"kind": "sobol", "samples": 2, "parameters": SOBOL_PARAMS},
                        reps=1)
     out = tmp_path / "out"
     assert main(["sweep", str(path), "--out", str(out), "--executor", "serial",
                  "--quiet"]) == 0
+    return path, out
+
+
+def test_cli_sweep_writes_analysis(tmp_path: Path) -> None:
+    _, out = run_small_sobol_sweep(tmp_path)
     for name in ("results.parquet", "summary.csv", "sensitivity.csv"):
         assert (out / name).is_file(), name
     sens = pd.read_csv(out / "sensitivity.csv")

@@ -23,7 +23,7 @@ from sim.outputs.workbook import WORKBOOK, run_workbook, save_workbook
 from sim.studies.sweep.design import load_sweep
 from sim.studies.sweep.runner import run_sweep
 from tests.conftest import small_dict
-from tests.test_sweep import GRID, write_sweep
+from tests.test_sweep import GRID, SOBOL_PARAMS, run_small_sobol_sweep, write_sweep
 
 POUNDS, SHARE = "cost.suspended_gbp_per_year", "iopc.within_12m.share"
 CASES = "iopc.open.end"
@@ -224,13 +224,8 @@ def test_comparison_workbook_holds_the_differences_by_year_and_the_scenarios(com
 
 def test_sweep_workbook_holds_the_points_sensitivity_and_provenance(tmp_path):
     pytest.importorskip("SALib")
-    params = {"pools.psu.investigation_days.*.mean": {"low": 150, "high": 220},
-              "cps.charge_share": {"low": 0.1, "high": 0.3}}
-    path = write_sweep(tmp_path, {"kind": "sobol", "samples": 2, "parameters": params},
-                       reps=1)
-    out = tmp_path / "out"
-    assert main(["sweep", str(path), "--out", str(out), "--executor", "serial",
-                 "--quiet"]) == 0
+    path, out = run_small_sobol_sweep(tmp_path)
+    params = SOBOL_PARAMS
     book = load_workbook(out / WORKBOOK)
     assert book.sheetnames == ["Points", "Sensitivity", "Provenance"]
     _table_shape(book["Points"], "D2")  # the point and both parameters stay in view
