@@ -46,6 +46,14 @@ MAX_WORKERS_PER_CORE = 4  # more processes than this only add memory: each holds
 
 #: where a run's fitted parameters come from, when they are the scenario's own values
 OWN_PARAMETERS = "the scenario's own values"
+#: how the note of a run with parameter uncertainty begins (`RunResult.parameters`)
+DRAWN_PARAMETERS = "drawn from the calibration"
+
+
+def parameters_drawn(parameters: str) -> bool:
+    """Whether a run's parameter note (`RunResult.parameters`, a manifest's `parameters`)
+    says its fitted parameters were drawn from a calibration, not the scenario's own."""
+    return parameters.startswith(DRAWN_PARAMETERS)
 
 
 @dataclass
@@ -329,6 +337,6 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["OWN_PARAMETERS", "Group", "RunResult", "check_run", "check_run_size",
-           "check_workers", "die_with_parent", "plan_chunks", "run_chunk", "run_scenario",
-           "stop_pool"]
+__all__ = ["DRAWN_PARAMETERS", "OWN_PARAMETERS", "Group", "RunResult", "check_run",
+           "check_run_size", "check_workers", "die_with_parent", "parameters_drawn",
+           "plan_chunks", "run_chunk", "run_scenario", "stop_pool"]

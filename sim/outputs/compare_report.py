@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.engine.metrics import HEADLINE
-from sim.engine.run import OWN_PARAMETERS, RunResult
+from sim.engine.run import OWN_PARAMETERS, RunResult, parameters_drawn
 from sim.engine.summaries import timeseries_table
 from sim.outputs.labels import Label, glossary, label
 from sim.outputs.plots import fan_chart, save_png
@@ -188,7 +188,7 @@ def ranges_note(runs: Sequence[RunResult]) -> str:
     if notes == [OWN_PARAMETERS]:
         return ("The ranges come from chance alone (arrivals, routes and case lengths):"
                 f" every run used {OWN_PARAMETERS}.")
-    if all(n.startswith("drawn from the calibration") for n in notes):
+    if all(parameters_drawn(n) for n in notes):
         return ("The ranges include parameter uncertainty as well as chance: every run's"
                 f" parameters were {'; '.join(notes)}.")
     each = "; ".join(

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from sim.engine.metrics import HEADLINE
-from sim.engine.run import OWN_PARAMETERS
+from sim.engine.run import OWN_PARAMETERS, parameters_drawn
 from sim.files.writing import write_text_atomic
 from sim.outputs.labels import BODIES, Label, label
 
@@ -117,7 +117,7 @@ def ranges_source(parameters: str | None) -> str:
                 " takes), with the fitted parameters held at the scenario's own values: they"
                 " leave out what we do not know about those parameters"
                 " (a run with --parameter-uncertainty adds it).")
-    if parameters.startswith("drawn from the calibration"):
+    if parameters_drawn(parameters):
         return ("The ranges include chance and what we do not know about the fitted"
                 f" parameters, which were {parameters}.")
     return f"The ranges come from chance; the fitted parameters are {parameters}."

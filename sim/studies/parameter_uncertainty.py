@@ -24,7 +24,7 @@ import pandas as pd
 
 from sim.engine.engines import DEFAULT_ENGINE
 from sim.engine.randomness import stream
-from sim.engine.run import Group, RunResult, run_scenario
+from sim.engine.run import DRAWN_PARAMETERS, Group, RunResult, run_scenario
 from sim.errors import InputError
 from sim.files.reading import read_text
 from sim.files.shipped import shipped_path
@@ -226,7 +226,7 @@ def run_with_parameter_uncertainty(
 
 def uncertainty_note(calibration_dir: Path, reps_per_draw: int) -> str:
     """How a run's parameters were drawn, for its manifest and report."""
-    return (f"drawn from the calibration in {calibration_dir} (parameters.csv,"
+    return (f"{DRAWN_PARAMETERS} in {calibration_dir} (parameters.csv,"
             f" covariance.csv), one draw per {reps_per_draw} replications")
 
 
