@@ -186,3 +186,16 @@ def test_a_missing_calibration_is_refused_before_any_run(command: str, small_yam
     err = capsys.readouterr().err
     assert "--parameter-uncertainty" in err and str(missing) in err
     assert not (tmp_path / "out").exists()
+
+
+def test_runs_are_chunked_for_smooth_progress_and_bounded_memory() -> None:
+    """About 20 chunks a run, each of 10 to 50 replications (measured no slower than 200)."""
+    from sim.engine.run import MAX_CHUNK, MIN_CHUNK, plan_chunks
+
+    s = scenario_from_dict(small_dict())
+    for reps, sizes in ((1000, {50}), (400, {20}), (100, {10}), (7, {7})):
+        chunks = plan_chunks(s, reps)
+        assert {len(c) for c in chunks} <= sizes | {reps % max(sizes)}, (reps, chunks)
+        assert sum(len(c) for c in chunks) == reps
+        assert all(len(c) <= MAX_CHUNK for c in chunks)
+        assert reps < MIN_CHUNK or min(len(c) for c in chunks[:-1] or chunks) >= MIN_CHUNK
