@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sim import api
 from sim.engine.engines import DEFAULT_ENGINE, ENGINES
+from sim.engine.engines.compiled import needs_compiling
 from sim.errors import InputError
 from sim.files.shipped import shipped_path
 from sim.files.writing import WriteError, default_out
@@ -68,9 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--reps", type=int, default=100, help="replications (default 100)")
     run.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     run.add_argument("--engine", default=DEFAULT_ENGINE, choices=ENGINES,
-                     help="mc (vectorised, default) or des (SimPy reference)")
+                     help="compiled (the default) or des (the SimPy reference)")
     run.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                     help="processes to share the replications (default: all cores)")
+                     help="cores to share the replications: threads of the compiled engine,"
+                     " processes of the DES (default: all cores)")
     run.add_argument("--out", type=Path, help="run directory (default results/<name>-<time>)")
     run.add_argument("--chunk-size", type=int, help="replications simulated at once")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
@@ -87,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--reps", type=int, help="replications per objective evaluation")
     cal.add_argument("--report-reps", type=int, help="replications for the final report")
     cal.add_argument("--seed", type=int, help="random seed (default: the shipped fit's)")
-    cal.add_argument("--engine", default=DEFAULT_ENGINE, help="mc (vectorised, default) or des")
+    cal.add_argument("--engine", default=DEFAULT_ENGINE,
+                     help="compiled (the default) or des (the SimPy reference)")
     cal.add_argument("--max-evals", type=int, help="most objective evaluations")
     cal.add_argument("--quiet", action="store_true", help="no progress lines")
     cal.set_defaults(handler=cmd_calibrate)
@@ -98,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--reps", type=int, default=100, help="replications (default 100)")
     comp.add_argument("--seed", type=int, default=1, help="random seed shared by all")
     comp.add_argument("--engine", default=DEFAULT_ENGINE, choices=ENGINES,
-                      help="mc (vectorised, default) or des (SimPy reference)")
+                      help="compiled (the default) or des (the SimPy reference)")
     comp.add_argument("--out", type=Path, help="output directory (default results/compare-...)")
     comp.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_uncertainty_options(comp)
@@ -180,7 +183,7 @@ def _add_target_parser(sub) -> None:
     target.add_argument("--reps", type=int, default=100, help="replications (default 100)")
     target.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     target.add_argument("--engine", default=DEFAULT_ENGINE,
-                        help="des or mc (default: as ccsim run)")
+                        help="compiled or des (default: as ccsim run)")
     target.add_argument("--out", type=Path, help="write target.json and points.csv here")
     target.add_argument("--quiet", action="store_true", help="no progress lines")
     _add_uncertainty_options(target)
@@ -193,7 +196,7 @@ def _add_brief_parser(sub) -> None:
     brief.add_argument("--reps", type=int, help="replications (default: the brief file's)")
     brief.add_argument("--seed", type=int, help="random seed (default: the brief file's)")
     brief.add_argument("--engine", default=DEFAULT_ENGINE,
-                       help="des or mc (default: as ccsim run)")
+                       help="compiled or des (default: as ccsim run)")
     brief.add_argument("--year", help="the year reported (default: the brief file's)")
     brief.add_argument("--confidence", type=float, help="the probability asked for in the"
                        " brief's probability questions (default: the brief file's)")
@@ -349,12 +352,22 @@ def _as_flag(exc: InputError, args: argparse.Namespace | None) -> InputError:
     return exc
 
 
+def _say_if_compiling(args: argparse.Namespace) -> None:
+    """A cold first run spends about half a minute compiling the engine: say so, rather
+    than look stuck (numba keeps the result, so later runs start at once)."""
+    simulates = getattr(args, "engine", DEFAULT_ENGINE) == "compiled" and hasattr(args, "reps")
+    if simulates and not getattr(args, "quiet", False) and needs_compiling():
+        print("ccsim: compiling the simulation engine (the first run on this machine only;"
+              " about half a minute)", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = None
     try:
         args = parser.parse_args(argv)
+        _say_if_compiling(args)
         with recording_command(argv):
             return int(args.handler(args))
     except InputError as exc:

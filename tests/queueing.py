@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, stats
 
-from sim.engine.cases import PSU, draw_replication
-from sim.engine.engines import get_engine
+from sim.engine.cases import PSU
+from sim.engine.engines import case_records
 from sim.engine.records import Records
 from sim.model.scenario import Scenario, scenario_from_dict
 from sim.model.timeline import DAYS_PER_YEAR, Timeline
@@ -156,8 +156,7 @@ def simulate(scenario: Scenario, reps: int, seed: int, engine: str = "des",
              ) -> tuple[Records, Timeline]:
     """Case records of `reps` replications from an engine (the DES engine by default)."""
     timeline = Timeline.for_scenario(scenario)
-    draws = [draw_replication(scenario, timeline, seed, r) for r in range(reps)]
-    return get_engine(engine, scenario).simulate(scenario, timeline, draws), timeline
+    return case_records(engine, scenario, timeline, seed, range(reps)), timeline
 
 
 # --------------------------------------------------------------------------- measurements

@@ -54,13 +54,13 @@ def test_pool_codes_follow_the_order_of_pools() -> None:
 def test_parameter_uncertainty_runs_through_the_one_run_loop(monkeypatch) -> None:
     """The same numbers in one process, in two, and in chunks of one replication."""
     s = scenario_from_dict(small_dict(horizon_years=1, warmup_years=0.5))
-    one = run_with_parameter_uncertainty(s, 6, 3, "mc", CALIBRATION, reps_per_draw=2)
-    two = run_with_parameter_uncertainty(s, 6, 3, "mc", CALIBRATION, reps_per_draw=2,
+    one = run_with_parameter_uncertainty(s, 6, 3, "compiled", CALIBRATION, reps_per_draw=2)
+    two = run_with_parameter_uncertainty(s, 6, 3, "compiled", CALIBRATION, reps_per_draw=2,
                                          workers=2, chunk_size=1)
     for name, values in one.measured.summary.items():
         np.testing.assert_array_equal(values, two.measured.summary[name], err_msg=name)
     assert "drawn from the calibration" in one.parameters
-    plain = run_scenario(s, 6, 3, "mc")
+    plain = run_scenario(s, 6, 3, "compiled")
     assert plain.parameters == "the scenario's own values"
     assert any(not np.array_equal(v, one.measured.summary[k], equal_nan=True)
                for k, v in plain.measured.summary.items()), "the draws change the results"

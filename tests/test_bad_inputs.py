@@ -172,7 +172,7 @@ CASES = [
     c("sweep_invalid_point", "sweep", "point 1", "invalid scenario", "cps.charge_share",
       "less than or equal to 1"),
     c("sweep_unknown_metric", "sweep", "field 'metrics'", "iopc.opne.end", "README glossary"),
-    c("sweep_unknown_engine", "sweep", "field 'engine'", "'warp'", "des, mc"),
+    c("sweep_unknown_engine", "sweep", "field 'engine'", "'warp'", "compiled, des"),
     c("sweep_zero_reps", "sweep", "field 'reps'", "greater than or equal to 1"),
     c("sweep_huge_point", "sweep", "point 0", "GiB of memory", "smaller demand"),
     c("sweep_sobol_not_power_of_two", "sweep", "design.sobol", "power of 2"),

@@ -182,9 +182,9 @@ def test_parameter_uncertainty_is_reproducible_and_spreads(tmp_path: Path) -> No
     d = copy.deepcopy(baseline_dict())
     d.update(horizon_years=1, warmup_years=1)
     s = scenario_from_dict(d)
-    a = run_with_parameter_uncertainty(s, 4, 3, "mc", SHIPPED, reps_per_draw=2)
-    b = run_with_parameter_uncertainty(s, 4, 3, "mc", SHIPPED, reps_per_draw=2)
-    plain = run_scenario(s, 4, 3, "mc")
+    a = run_with_parameter_uncertainty(s, 4, 3, "compiled", SHIPPED, reps_per_draw=2)
+    b = run_with_parameter_uncertainty(s, 4, 3, "compiled", SHIPPED, reps_per_draw=2)
+    plain = run_scenario(s, 4, 3, "compiled")
     metric = "officers.restricted.mean"
     np.testing.assert_array_equal(a.measured.summary[metric], b.measured.summary[metric])
     assert not np.array_equal(a.measured.summary[metric], plain.measured.summary[metric]), (

@@ -45,7 +45,7 @@ def test_run_writes_every_output(run_a: Path) -> None:
     for key in ("scenario", "scenario_hash", "engine", "reps", "seed", "version",
                 "started", "finished"):
         assert key in manifest, key
-    assert manifest["reps"] == 3 and manifest["seed"] == 1 and manifest["engine"] == "mc"
+    assert manifest["reps"] == 3 and manifest["seed"] == 1 and manifest["engine"] == "compiled"
 
 
 def test_summary_columns_and_glossary(run_a: Path) -> None:
@@ -199,9 +199,9 @@ def test_progress_is_plain_lines_when_not_a_terminal_and_silent_when_quiet(
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 3, f"a line per third of the run (each more than 10%): {err}"
     for done, line in zip((1, 2), err, strict=False):
-        assert re.fullmatch(rf"baseline \[mc\]: {done} of 3 replications, about \d+ (s|min)"
+        assert re.fullmatch(rf"baseline \[compiled\]: {done} of 3 replications, about \d+ (s|min)"
                             " left", line), line
-    assert re.fullmatch(r"baseline \[mc\]: 3 of 3 replications, done in \d+ s", err[2]), err
+    assert re.fullmatch(r"baseline \[compiled\]: 3 of 3 replications, done in \d+ s", err[2]), err
     assert main(["run", str(small_yaml), "--reps", "3", "--out", str(tmp_path / "b"),
                  "--quiet"]) == 0
     quiet = capsys.readouterr()

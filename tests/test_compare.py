@@ -71,7 +71,7 @@ def test_scenarios_with_other_calendars_are_refused() -> None:
         api.compare([a, b], reps=1, seed=1)
 
 
-@pytest.mark.parametrize("engine", ["des", "mc"])
+@pytest.mark.parametrize("engine", ["des", "compiled"])
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_shipped_scenario_validates_and_runs(path, engine: str) -> None:
     s = load_scenario(path)

@@ -9,18 +9,25 @@ worker counts.)
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import numba
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from sim.cli import main
+from sim.engine.engines.compiled import CompiledEngine
+from sim.engine.regimes import Regimes
+from sim.model.scenario import scenario_from_dict
+from sim.model.timeline import Timeline
 from sim.studies.sweep.design import load_sweep
 from sim.studies.sweep.runner import run_sweep
 from tests.conftest import small_dict
 
-ENGINES = ("des", "mc")
+ENGINES = ("des", "compiled")
 COMPARED = ("summary.csv", "yearly.csv")
 
 
@@ -92,3 +99,26 @@ def test_sweep_on_one_dask_worker_equals_serial(tmp_path: Path) -> None:
     serial = run_sweep(load_sweep(path), tmp_path / "serial", "serial")
     table = run_sweep(load_sweep(path), tmp_path / "dask1", "dask", 1)
     pd.testing.assert_frame_equal(serial, table)
+
+
+def test_compiled_threads_do_not_change_the_numbers() -> None:
+    """The compiled kernel spreads a chunk over numba's threads from the main thread and runs
+    it on the calling thread elsewhere (worker threads and processes): the same bins."""
+    s = scenario_from_dict(small_dict(horizon_years=1, warmup_years=0.5))
+    tl = Timeline.for_scenario(s)
+    regimes = Regimes.for_scenario(s, tl)
+
+    def measured(threads: int | None = None) -> dict:
+        if threads:
+            numba.set_num_threads(threads)
+        return CompiledEngine().measure(s, tl, regimes, range(3, 9), 5).summary
+
+    parallel, one_thread = measured(), measured(1)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    box: dict = {}
+    worker = threading.Thread(target=lambda: box.update(serial=measured()))
+    worker.start()
+    worker.join()
+    for name, values in parallel.items():
+        np.testing.assert_array_equal(values, one_thread[name], err_msg=name)
+        np.testing.assert_array_equal(values, box["serial"][name], err_msg=name)

@@ -1,6 +1,7 @@
-"""The vectorised engine against the SimPy reference, and both against Ciw.
+"""The compiled engine against the SimPy reference, and both against Ciw.
 
-Three levels of evidence, cheapest first:
+Three levels of evidence, cheapest first (and, beside them, the kernel's own period bins
+against the metrics layer's bins from its records: one definition of every metric):
 1. case by case: fed the same draws, the two engines give every case the same timestamps
    (to 1e-6 days) on the baseline and on stress scenarios (a near-saturated pool, a large
    CPS share, capacity falling and rising mid-run, both in pools and in panels);
@@ -20,8 +21,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.engine.cases import draw_replication
-from sim.engine.engines import get_engine
+from sim.engine.bins import CHANNEL, CHANNELS
+from sim.engine.compiled import kernel
+from sim.engine.engines import case_records
+from sim.engine.engines.compiled import tables
+from sim.engine.metrics import bins_from_records
 from sim.engine.records import TIME_FIELDS
 from sim.engine.regimes import Regimes
 from sim.engine.run import run_scenario
@@ -51,20 +55,41 @@ def _stress(kind: str) -> dict:
         d["proceedings"]["panels"]["staff"] = [
             {"from": "2018-04-01", "value": 12}, {"from": "2021-05-01", "value": 2},
             {"from": "2022-02-01", "value": 20}]
+    elif kind == "empirical":  # resampled durations (the kernel's second pass draws them)
+        d["assessment"]["time_days"] = {"dist": "empirical", "values": [5, 20, 60],
+                                        "weights": [1, 2, 1]}
+        d["pools"]["psu"]["investigation_days"]["complaints"] = {
+            "dist": "empirical", "values": [40, 90, 150, 400]}
+        d["proceedings"]["hearing_days"] = {"dist": "empirical", "values": [3, 10]}
     return d
 
 
 def _records(scenario, engine: str, reps: int, seed: int = 7):
+    return case_records(engine, scenario, Timeline.for_scenario(scenario), seed, range(reps))
+
+
+@pytest.mark.parametrize("kind", ["baseline", "saturated", "cps", "steps", "empirical"])
+def test_kernel_bins_equal_the_bins_of_its_records(kind: str) -> None:
+    """The bins the kernel fills while it simulates equal those `metrics.bins_from_records`
+    computes from the same replications' records (to rounding in sums of values), so every
+    metric is the same whichever route made it."""
+    scenario = scenario_from_dict(_stress(kind))
     timeline = Timeline.for_scenario(scenario)
     regimes = Regimes.for_scenario(scenario, timeline)
-    draws = [draw_replication(scenario, timeline, seed, r, regimes) for r in range(reps)]
-    return get_engine(engine).simulate(scenario, timeline, draws)
+    tb = tables(scenario, timeline, regimes)
+    fused = np.zeros((3, CHANNELS, tb.report_edges.size - 1))
+    kernel.simulate_serial(tb, np.uint32(7), np.uint32(0), np.arange(3), fused)
+    from_records = bins_from_records(_records(scenario, "compiled", 3), timeline)
+    for name, c in CHANNEL.items():
+        np.testing.assert_allclose(fused[:, c], from_records[:, c], rtol=1e-12, atol=1e-9,
+                                   err_msg=f"{kind}: {name}")
+    assert fused.sum() > 0
 
 
-@pytest.mark.parametrize("kind", ["baseline", "saturated", "cps", "steps"])
+@pytest.mark.parametrize("kind", ["baseline", "saturated", "cps", "steps", "empirical"])
 def test_engines_agree_case_by_case(kind: str) -> None:
     scenario = scenario_from_dict(_stress(kind))
-    des, mc = _records(scenario, "des", 2), _records(scenario, "mc", 2)
+    des, mc = _records(scenario, "des", 2), _records(scenario, "compiled", 2)
     for name in TIME_FIELDS:
         a, b = des.columns[name], mc.columns[name]
         assert np.array_equal(np.isnan(a), np.isnan(b)), f"{kind}: {name} happened differently"
@@ -74,7 +99,7 @@ def test_engines_agree_case_by_case(kind: str) -> None:
 
 def test_saturated_stress_really_queues() -> None:
     """The stress scenario must stress: IOPC cases wait months for a slot."""
-    rec = _records(scenario_from_dict(_stress("saturated")), "mc", 2)
+    rec = _records(scenario_from_dict(_stress("saturated")), "compiled", 2)
     wait = rec.inv_start - rec.inv_queued
     assert np.nanmean(wait[rec.pool == 0]) > 60
 
@@ -92,7 +117,7 @@ def _holm_rejections(p_values: dict[str, float], alpha: float) -> list[str]:
 def _agreement(scenario, reps: int) -> list[str]:
     """Metrics whose means differ between engines run on independent seeds (Welch + Holm)."""
     des = run_scenario(scenario, reps, seed=11, engine="des").measured.summary
-    mc = run_scenario(scenario, reps, seed=12, engine="mc").measured.summary
+    mc = run_scenario(scenario, reps, seed=12, engine="compiled").measured.summary
     p_values = {}
     for metric, values in des.items():
         a, b = values[~np.isnan(values)], mc[metric][~np.isnan(mc[metric])]
@@ -141,7 +166,7 @@ def _one_pool_scenario() -> dict:
 
 def _ours(reps: int) -> tuple[np.ndarray, np.ndarray]:
     scenario = scenario_from_dict(_one_pool_scenario())
-    rec = _records(scenario, "mc", reps, seed=3)
+    rec = _records(scenario, "compiled", reps, seed=3)
     warm = (rec.arrival >= 0) & ~np.isnan(rec.inv_end)  # arrived after the warm-up, finished
     wait = np.bincount(rec.rep[warm], (rec.inv_start - rec.inv_queued)[warm]) / np.bincount(
         rec.rep[warm])
@@ -185,21 +210,51 @@ def test_agrees_with_ciw() -> None:
     assert theirs[0].mean() > 1.0  # rho = 0.9 on 20 slots: the queue is not trivial
 
 
-def test_no_wait_shortcut_equals_the_recursion() -> None:
-    """Replications where nobody waits skip the recursion; the start times are the same.
-    Half the replications here are near saturation (some cases wait), half have slack."""
-    from sim.engine.engines.mc import _recursion, queue_starts
-
+def test_bucket_order_is_a_stable_sort() -> None:
+    """The kernel's O(n) ordering (a counting sort by day, then insertion within the day)
+    equals NumPy's stable argsort, ties, cases never ready (inf) and all."""
     rng = np.random.default_rng(5)
-    n_reps, per_rep, horizon = 40, 300, 2000.0
-    rep = np.repeat(np.arange(n_reps), per_rep)
-    ready = rng.uniform(-200, horizon, rep.size)
-    service = rng.exponential(np.where(rep % 2 == 0, 60.0, 20.0))  # even reps: heavy load
-    schedule = (np.array([-np.inf, 900.0]), np.array([8, 12]))  # capacity rises mid-run
-    fast = queue_starts(rep, ready, service, n_reps, schedule, horizon)
-    slow = _recursion(rep, np.minimum(ready, horizon + 1), service, n_reps, schedule, horizon,
-                      np)
-    seen = (fast < horizon) | (slow < horizon)
-    assert np.array_equal(fast[seen], slow[seen])
-    waited = fast[seen] > ready[seen]
-    assert waited.any() and not waited.all()
+    t = np.round(rng.uniform(-300.0, 2000.0, 5000), 1)  # rounding makes ties
+    t[rng.random(t.size) < 0.05] = np.inf
+    rows = np.flatnonzero(rng.random(t.size) < 0.7)
+    ours = kernel.order_by_time(t, rows, -301.0)
+    assert np.array_equal(ours, rows[np.argsort(t[rows], kind="stable")])
+
+
+def _plain_queue(ready, service, times, slots, horizon):
+    """FCFS with the capacity rule of sim.model.capacity, one case at a time, plainly: a
+    rise opens slots free from the change; a fall closes the slots that come free first."""
+    free = [-np.inf] * int(slots[0])  # free time of each open slot
+    step, last, start = 1, -np.inf, np.full(ready.size, np.inf)
+    for i in np.argsort(ready, kind="stable"):
+        t0 = max(ready[i], last)
+        begin = max(t0, min(free, default=np.inf))
+        while step < len(times) and times[step] <= begin:
+            change = int(slots[step]) - len(free)
+            free = sorted(free)[-change:] if change < 0 else free + [times[step]] * change
+            step += 1
+            begin = max(t0, min(free, default=np.inf))
+        if begin >= horizon:
+            break
+        start[i] = begin
+        free[int(np.argmin(free))] = begin + service[i]
+        last = begin
+    return start
+
+
+@pytest.mark.parametrize("slots", [[8, 12], [12, 3], [5, 0, 9]])
+def test_heap_queue_equals_a_plain_one(slots) -> None:
+    """The kernel's heap-based FCFS queue against a plain list version, with capacity
+    rising, falling (busy slots retire when their case ends) and closing altogether."""
+    rng = np.random.default_rng(len(slots) + slots[1])
+    ready = rng.uniform(-200, 2000.0, 600)
+    service = rng.exponential(40.0, ready.size)
+    times = np.array([-np.inf, *np.linspace(600.0, 1200.0, len(slots) - 1)])
+    slots = np.array(slots, dtype=np.int64)
+    start = np.full(ready.size, np.inf)
+    order = kernel.order_by_time(ready, np.arange(ready.size), -201.0)
+    kernel.queue(order, ready, service, start, times, slots, slots.size, 2000.0)
+    expected = _plain_queue(ready, service, times, slots, 2000.0)
+    assert np.array_equal(np.isinf(start), np.isinf(expected))
+    assert np.allclose(start[np.isfinite(start)], expected[np.isfinite(expected)], atol=1e-9)
+    assert (start[np.isfinite(start)] > ready[np.isfinite(start)]).any()  # someone waited

@@ -12,7 +12,7 @@ import itertools
 import numpy as np
 import pytest
 
-from sim.engine.cases import draw_replication
+from sim.engine.engines.compiled import draw_replication
 from sim.engine.run import run_scenario
 from sim.model.scenario import Scenario, scenario_from_dict
 from sim.model.timeline import Timeline

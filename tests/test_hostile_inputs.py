@@ -473,7 +473,7 @@ def test_parameter_draws_run_in_planned_chunks_with_the_same_results(monkeypatch
     the results do not depend on it."""
     s = scenario_from_dict(small_dict(1, 0.5))
     whole = sim.studies.parameter_uncertainty.run_with_parameter_uncertainty(
-        s, 6, 3, "mc", CALIBRATION, reps_per_draw=6)
+        s, 6, 3, "compiled", CALIBRATION, reps_per_draw=6)
     sizes = []
     real = sim.engine.run.run_chunk
 
@@ -484,7 +484,7 @@ def test_parameter_draws_run_in_planned_chunks_with_the_same_results(monkeypatch
     monkeypatch.setattr(sim.engine.run, "run_chunk", counted)
     monkeypatch.setattr(sim.engine.run, "MAX_CHUNK", 2)
     split = sim.studies.parameter_uncertainty.run_with_parameter_uncertainty(
-        s, 6, 3, "mc", CALIBRATION, reps_per_draw=6)
+        s, 6, 3, "compiled", CALIBRATION, reps_per_draw=6)
     assert sizes == [2, 2, 2]
     for name, values in whole.measured.summary.items():
         np.testing.assert_array_equal(values, split.measured.summary[name], err_msg=name)

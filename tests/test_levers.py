@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from sim.engine.cases import draw_replication
+from sim.engine.engines.compiled import draw_replication
 from sim.engine.regimes import Regimes
 from sim.errors import ScenarioError
 from sim.model.levers import blend, lever_fraction

@@ -118,18 +118,18 @@ class _Terminal(io.StringIO):
 def test_progress_on_a_terminal_is_a_bar_with_the_time_left(monkeypatch) -> None:
     screen = _Terminal()
     monkeypatch.setattr(sys, "stderr", screen)
-    with _progress(10, False, "baseline [mc]") as advance:
+    with _progress(10, False, "baseline [compiled]") as advance:
         for _ in range(10):
             advance(1)
     shown = screen.getvalue()
-    assert "baseline [mc]" in shown and "10 of 10 replications" in shown, shown
+    assert "baseline [compiled]" in shown and "10 of 10 replications" in shown, shown
     assert re.search(r"about \d\d:\d\d left\]", shown), f"no time left in {shown!r}"
 
 
 def test_progress_is_silent_under_quiet_even_on_a_terminal(monkeypatch) -> None:
     screen = _Terminal()
     monkeypatch.setattr(sys, "stderr", screen)
-    with _progress(10, True, "baseline [mc]") as advance:
+    with _progress(10, True, "baseline [compiled]") as advance:
         advance(10)
     assert screen.getvalue() == ""
 
@@ -143,16 +143,16 @@ def _log(total: int, step: int, seconds_a_step: float, label: str, capsys) -> li
 
 
 def test_progress_lines_come_every_10_percent_of_a_fast_run(capsys) -> None:
-    lines = _log(1000, 10, 0.5, "baseline [mc]", capsys)  # 50 s in all: 10% every 5 s
+    lines = _log(1000, 10, 0.5, "baseline [compiled]", capsys)  # 50 s in all: 10% every 5 s
     assert len(lines) == 10, lines
-    assert lines[1] == "baseline [mc]: 200 of 1,000 replications, about 40 s left"
-    assert lines[-1] == "baseline [mc]: 1,000 of 1,000 replications, done in 50 s"
+    assert lines[1] == "baseline [compiled]: 200 of 1,000 replications, about 40 s left"
+    assert lines[-1] == "baseline [compiled]: 1,000 of 1,000 replications, done in 50 s"
 
 
 def test_progress_lines_come_every_30_seconds_of_a_slow_run(capsys) -> None:
-    lines = _log(1000, 10, 10.0, "baseline [mc]", capsys)  # 10 s a step: 30 s is 3%
-    assert lines[0] == "baseline [mc]: 30 of 1,000 replications, about 16 min left"
-    assert lines[-1] == "baseline [mc]: 1,000 of 1,000 replications, done in 17 min"
+    lines = _log(1000, 10, 10.0, "baseline [compiled]", capsys)  # 10 s a step: 30 s is 3%
+    assert lines[0] == "baseline [compiled]: 30 of 1,000 replications, about 16 min left"
+    assert lines[-1] == "baseline [compiled]: 1,000 of 1,000 replications, done in 17 min"
 
 
 def test_a_sweep_counts_points(capsys) -> None:

@@ -30,17 +30,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.engine.cases import HEARING, POOL_CODE, draw_replication
-from sim.engine.engines import get_engine
+from sim.engine.cases import HEARING, POOL_CODE
+from sim.engine.engines import case_records
 from sim.engine.metrics import measure
 from sim.engine.records import TIME_FIELDS
-from sim.engine.regimes import Regimes
 from sim.model.capacity import slot_schedule
 from sim.model.scenario import POOLS, STREAMS, Scenario, scenario_from_dict
 from sim.model.timeline import DAYS_PER_YEAR, Timeline
 from tests.conftest import baseline_dict
 
-ENGINES = ("des", "mc")
+ENGINES = ("des", "compiled")
 FAST = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=150, deadline=None, derandomize=True, database=None,
@@ -142,9 +141,7 @@ def scenarios(draw) -> Scenario:
 
 def simulate(scenario: Scenario, engine: str, seed: int, reps: int = 2):
     timeline = Timeline.for_scenario(scenario)
-    regimes = Regimes.for_scenario(scenario, timeline)
-    draws = [draw_replication(scenario, timeline, seed, r, regimes) for r in range(reps)]
-    records = get_engine(engine, scenario).simulate(scenario, timeline, draws)
+    records = case_records(engine, scenario, timeline, seed, range(reps))
     return timeline, records, measure(records, scenario, timeline)
 
 

@@ -154,7 +154,7 @@ def test_mmc_wait_matches_erlang_c_at_rho_07() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["des", "mc"])
+@pytest.mark.parametrize("engine", ["des", "compiled"])
 @pytest.mark.parametrize("case", MMC_SWEEP, ids=lambda m: f"rho={m.rho}")
 def test_mmc_wait_matches_erlang_c_across_utilisations(case: Mmc, engine: str) -> None:
     """rho = 0.5, 0.7, 0.85, 0.95 with c = 5, 8, 10, 10: theory inside the 99% intervals;
@@ -225,7 +225,7 @@ def test_mginf_mean_occupancy_is_lambda_times_mean_service() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["des", "mc"])
+@pytest.mark.parametrize("engine", ["des", "compiled"])
 @pytest.mark.parametrize("case", MGINF_SWEEP, ids=lambda m: m.service["dist"])
 def test_mginf_occupancy_and_open_metric_across_service_shapes(case: Mginf, engine: str) -> None:
     """Insensitivity: lognormal cv 1.5 and gamma cv 2 give the same mean occupancy

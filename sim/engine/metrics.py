@@ -11,12 +11,11 @@ Glossary: `GLOSSARY` below; the README's glossary is generated from it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import overload
 
 import numpy as np
 
+from sim.engine.bins import CHANNEL, CHANNELS
 from sim.engine.cases import (
     ACCELERATED,
     HEARING,
@@ -137,83 +136,29 @@ class Measured:
 
 
 class _Periods:
-    """Counting helpers over the replications of a chunk, vectorised with bincount."""
+    """The reporting clock of a run: months, financial years as runs of whole months."""
 
-    def __init__(self, rec: Records, timeline: Timeline) -> None:
-        self.rec = rec
-        self.R = rec.n_reps
-        self.window = (0.0, timeline.horizon_days)
+    def __init__(self, timeline: Timeline) -> None:
         self.years = [(lo, hi) for _, lo, hi in timeline.fiscal_years]
-        self.year_edges = np.array([lo for lo, _ in self.years] + [self.years[-1][1]])
-        self.year_ends = np.array([hi for _, hi in self.years])
-        self.month_edges = np.concatenate([[0.0], timeline.report_month_ends])
+        year_edges = np.array([lo for lo, _ in self.years] + [self.years[-1][1]])
+        year_ends = np.array([hi for _, hi in self.years])
         self.month_ends = timeline.report_month_ends
+        self.month_edges = np.concatenate([[0.0], self.month_ends])
+        self.months = len(self.month_ends)
         # financial years are runs of whole months: count by month once, add up the rest
-        self.year_first_month = np.searchsorted(self.month_edges, self.year_edges[:-1])
-        self.year_last_month = np.searchsorted(self.month_ends, self.year_ends)
-        if not (np.array_equal(self.month_edges[self.year_first_month], self.year_edges[:-1])
-                and np.array_equal(self.month_ends[self.year_last_month], self.year_ends)):
+        self.year_first_month = np.searchsorted(self.month_edges, year_edges[:-1])
+        self.year_last_month = np.searchsorted(self.month_ends, year_ends)
+        if not (np.array_equal(self.month_edges[self.year_first_month], year_edges[:-1])
+                and np.array_equal(self.month_ends[self.year_last_month], year_ends)):
             raise ValueError("financial years must start and end on month boundaries")
         # months start on whole days: a day's month is a lookup, not a search per event
         self.horizon = float(self.month_edges[-1])
         days = np.arange(int(np.ceil(self.horizon)))
         self.month_of_day = np.searchsorted(self.month_edges, days, side="right") - 1
 
-    def month_of(self, t: np.ndarray) -> np.ndarray:
-        """Report month of each time in [0, horizon)."""
-        return self.month_of_day[t.astype(np.int64)]
-
-    @overload
-    def by_month(self, t: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, None]: ...
-
-    @overload
-    def by_month(self, t: np.ndarray, mask: np.ndarray,
-                 values: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def by_month(self, t: np.ndarray, mask: np.ndarray,
-                 values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Events (and the sum of `values` over them) per replication and report month."""
-        months = len(self.month_edges) - 1
-        ok = mask & (t >= 0.0) & (t < self.horizon)
-        k = self.month_of(t[ok])
-        cell = self.rec.rep[ok] * months + k
-        size = self.R * months
-        counts = np.bincount(cell, minlength=size).reshape(self.R, months).astype(float)
-        if values is None:
-            return counts, None
-        sums = np.bincount(cell, weights=values[ok], minlength=size).reshape(self.R, months)
-        return counts, sums
-
     def to_years(self, monthly: np.ndarray) -> np.ndarray:
         """Monthly flows added up by financial year: (R, years)."""
         return np.add.reduceat(monthly, self.year_first_month, axis=1)
-
-    def stock_at(self, enter: np.ndarray, leave: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Cases with enter <= T < leave (leave NaN: still there) just before each month end
-        T (nothing at or after the horizon was seen): shape (R, months)."""
-        return self._count_by_month_end(enter, mask) - self._count_by_month_end(leave, mask)
-
-    def _count_by_month_end(self, t: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Cases with t before each month end, per replication: (R, months)."""
-        ok = mask & ~np.isnan(t)
-        tt = t[ok]
-        months = len(self.month_ends)
-        inside = (tt >= 0.0) & (tt < self.horizon)
-        k = np.where(tt < 0.0, 0, months)  # counted from the first month end, or never
-        k[inside] = self.month_of(tt[inside])
-        width = months + 1
-        flat = np.bincount(self.rec.rep[ok] * width + k, minlength=self.R * width)
-        return np.cumsum(flat.reshape(self.R, width), axis=1)[:, :-1].astype(float)
-
-    def time_average(self, enter, leave, mask, periods) -> np.ndarray:
-        """Mean number present over each period [lo, hi): shape (R, periods)."""
-        leave = np.where(np.isnan(leave), np.inf, leave)
-        out = np.zeros((self.R, len(periods)))
-        for j, (lo, hi) in enumerate(periods):
-            overlap = np.clip(np.minimum(leave, hi) - np.maximum(enter, lo), 0, None)
-            overlap = np.where(mask & ~np.isnan(enter), overlap, 0.0)
-            out[:, j] = np.bincount(self.rec.rep, weights=overlap, minlength=self.R) / (hi - lo)
-        return out
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -223,117 +168,177 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 def measure(records: Records, scenario: Scenario, timeline: Timeline) -> Measured:
     """Every metric for every replication of a chunk of records."""
-    out = Measured(records.replications.copy())
-    # A case over before day 0 counts in no metric (every period starts at 0 or later):
-    # dropping it first makes each metric below cheaper, exactly.
-    r = records.subset(~(records.finalised < 0))
-    p = _Periods(r, timeline)
-    horizon_years = timeline.horizon_days / DAYS_PER_YEAR
+    return from_bins(bins_from_records(records, timeline), records.replications, scenario,
+                     timeline)
 
-    def flow(name: str, monthly_name: str | None, t: np.ndarray, mask: np.ndarray) -> None:
-        counts, _ = p.by_month(t, mask)
-        out.summary[name] = counts.sum(axis=1) / horizon_years
+
+def from_bins(bins: np.ndarray, replications: np.ndarray, scenario: Scenario,
+              timeline: Timeline) -> Measured:
+    """Every summary, yearly and monthly metric from period bins (`sim.engine.bins`): the one
+    definition of each metric, whichever engine filled the bins."""
+    out = Measured(np.asarray(replications, dtype=np.int64).copy())
+    p = _Periods(timeline)
+    years = timeline.horizon_days / DAYS_PER_YEAR
+
+    def channel(kind: str, name: str) -> np.ndarray:
+        return bins[:, CHANNEL[f"{kind}:{name}"], :]
+
+    def flow(name: str, counts: np.ndarray, monthly_name: str | None = None) -> None:
+        out.summary[name] = counts.sum(axis=1) / years
         out.yearly[name] = p.to_years(counts)
         if monthly_name:
             out.monthly[monthly_name] = counts
 
-    def mean_of(name: str, t: np.ndarray, mask: np.ndarray, values: np.ndarray) -> None:
-        counts, sums = p.by_month(t, mask, values)
+    def mean_of(name: str, *parts: str) -> None:
+        counts = np.sum([channel("count", part) for part in parts], axis=0)
+        sums = np.sum([channel("sum", part) for part in parts], axis=0)
         out.summary[name] = _ratio(sums.sum(axis=1), counts.sum(axis=1))
         out.yearly[name] = _ratio(p.to_years(sums), p.to_years(counts))
 
-    def stock(name: str, enter, leave, mask) -> None:
-        # stocks just before each month end: nothing at or after the horizon was seen
-        monthly = p.stock_at(enter, leave, mask)
+    def stock(name: str) -> None:
+        monthly = np.cumsum(channel("stock", name), axis=1)  # just before each month end
         out.summary[f"{name}.end"] = monthly[:, -1]
         out.yearly[f"{name}.end"] = monthly[:, p.year_last_month]
         out.monthly[name] = monthly
 
-    _volumes(out, r, timeline, p, horizon_years)
-    everyone = np.ones(r.rep.size, dtype=bool)
-    flow("iopc.referrals_per_year", "iopc.referrals", r.assessed, r.referred)
-    flow("iopc.independent_per_year", None, r.referral_decided, r.pool == IOPC)
-
+    for volume, name in (("complaints.cases", "complaints.cases_per_year"),
+                         ("conduct.cases", "conduct.cases_per_year"),
+                         ("allegations", "allegations.per_year")):
+        flow(name, channel("volume", volume), volume)
+    flow("iopc.referrals_per_year", channel("flow", "iopc.referrals"), "iopc.referrals")
+    flow("iopc.independent_per_year", channel("flow", "iopc.independent"))
     for name in POOLS:
-        in_pool = r.pool == POOL_CODE[name]
-        flow(f"{name}.completed_per_year", None, r.inv_end, in_pool)
-        stock(f"{name}.open", r.inv_queued, r.inv_end, in_pool)
-        over_from = np.maximum(r.arrival + TWELVE_MONTHS_DAYS, r.inv_queued)
-        stock(f"{name}.open_over_12m", over_from, np.maximum(r.inv_end, over_from), in_pool)
-        mean_of(f"{name}.wait_days.mean", r.inv_start, in_pool, r.inv_start - r.inv_queued)
-        out.summary[f"{name}.open_age_days.mean_end"] = _open_age(p, r, in_pool)
-
-    wd_receipt = timeline.working_days(r.arrival, np.nan_to_num(r.finalised, nan=0.0))
-    met = np.isin(r.pool, [POOL_CODE["dps"], POOL_CODE["psu"]])
+        flow(f"{name}.completed_per_year", channel("flow", f"{name}.completed"))
+        stock(f"{name}.open")
+        stock(f"{name}.open_over_12m")
+        mean_of(f"{name}.wait_days.mean", f"{name}.wait_days")
+        ages = f"{name}.open_age"
+        out.summary[f"{name}.open_age_days.mean_end"] = _ratio(
+            channel("sum", ages)[:, -1], channel("count", ages)[:, -1])
     for name in ("dps", "psu"):
-        in_pool = r.pool == POOL_CODE[name]
-        mean_of(f"{name}.duration_wd.mean", r.finalised, in_pool, wd_receipt)
-        for s, stream_name in enumerate(STREAMS):
-            mean_of(f"{name}.{stream_name}.duration_wd.mean", r.finalised,
-                    in_pool & (r.stream == s), wd_receipt)
-    mean_of("met.duration_wd.mean", r.finalised, met, wd_receipt)
-    for s, stream_name in enumerate(STREAMS):
-        mean_of(f"met.{stream_name}.duration_wd.mean", r.finalised, met & (r.stream == s),
-                wd_receipt)
+        mean_of(f"{name}.duration_wd.mean", *(f"{name}.{s}.duration_wd" for s in STREAMS))
+        for s in STREAMS:
+            mean_of(f"{name}.{s}.duration_wd.mean", f"{name}.{s}.duration_wd")
+    mean_of("met.duration_wd.mean", *(f"{n}.{s}.duration_wd" for n in ("dps", "psu")
+                                      for s in STREAMS))
+    for s in STREAMS:
+        mean_of(f"met.{s}.duration_wd.mean", *(f"{n}.{s}.duration_wd" for n in ("dps", "psu")))
+    mean_of("iopc.duration_wd.mean", "iopc.duration_wd")
+    mean_of("iopc.within_12m.share", "iopc.within_12m")
+    mean_of("iopc.over_18m.share", "iopc.over_18m")
+    flow("cps.decisions_per_year", channel("flow", "cps.decisions"))
+    flow("cps.charged_per_year", channel("flow", "cps.charged"))
+    for name in ("meetings", "hearings", "accelerated"):
+        flow(f"{name}.held_per_year", channel("flow", f"{name}.held"))
+    flow("officers.dismissed_per_year", channel("flow", "officers.dismissed"))
+    mean_of("proceedings.proven.share", "proceedings.proven")
+    stock("hearings.awaiting")
+    mean_of("hearings.wait_days.mean", "hearings.wait_days")
 
-    iopc = r.pool == IOPC
-    length = r.inv_end - r.inv_queued
-    wd_iopc = timeline.working_days(np.nan_to_num(r.inv_queued), np.nan_to_num(r.inv_end))
-    mean_of("iopc.duration_wd.mean", r.inv_end, iopc, wd_iopc)
-    mean_of("iopc.within_12m.share", r.inv_end, iopc, (length <= TWELVE_MONTHS_DAYS) * 1.0)
-    mean_of("iopc.over_18m.share", r.inv_end, iopc, (length > EIGHTEEN_MONTHS_DAYS) * 1.0)
-
-    flow("cps.decisions_per_year", None, r.cps_decided, everyone)
-    flow("cps.charged_per_year", None, r.trial_end, everyone)
-    for route, name in ((MEETING, "meetings"), (HEARING, "hearings"),
-                        (ACCELERATED, "accelerated")):
-        flow(f"{name}.held_per_year", None, r.proceedings_end, r.route == route)
-    flow("officers.dismissed_per_year", None, r.finalised, r.dismissed)
-    mean_of("proceedings.proven.share", r.proceedings_end, r.route >= 0, r.proven * 1.0)
-    hearing = r.route == HEARING
-    stock("hearings.awaiting", r.hearing_queued, r.proceedings_end, hearing)
-    mean_of("hearings.wait_days.mean", r.hearing_start, hearing, r.hearing_start - r.hearing_queued)
-
-    _officers(out, r, p, scenario, stock)
+    cost = scenario.officers.cost_per_officer_year_gbp
+    spans = np.array([hi - lo for lo, hi in p.years])
+    for name in ("suspended", "restricted"):
+        # officers held from the assessment decision until the case ends; time averages
+        # are officer-days over the period's days
+        days = channel("held", f"officers.{name}")
+        out.summary[f"officers.{name}.mean"] = days.sum(axis=1) / timeline.horizon_days
+        out.yearly[f"officers.{name}.mean"] = p.to_years(days) / spans
+        monthly = np.cumsum(channel("stock", f"officers.{name}"), axis=1)
+        out.monthly[f"officers.{name}"] = monthly
+    out.summary["cost.suspended_gbp_per_year"] = out.summary["officers.suspended.mean"] * cost
+    out.yearly["cost.suspended_gbp_per_year"] = out.yearly["officers.suspended.mean"] * cost
     return out
 
 
-def _volumes(out: Measured, r: Records, timeline: Timeline, p: _Periods, years: float) -> None:
-    """Arrivals, from the monthly counts every engine carries through unchanged."""
+def bins_from_records(records: Records, timeline: Timeline) -> np.ndarray:
+    """The period bins of a chunk of case records: what the compiled kernel fills while it
+    simulates, computed here from any engine's records (tested to agree)."""
+    p = _Periods(timeline)
+    # A case over before day 0 counts in no metric (every period starts at 0 or later):
+    # dropping it first makes each channel below cheaper, exactly.
+    r = records.subset(~(records.finalised < 0))
+    R, M = r.n_reps, p.months
+    bins = np.zeros((R, CHANNELS, M))
+
+    def month_of(t: np.ndarray) -> np.ndarray:
+        return p.month_of_day[t.astype(np.int64)]
+
+    def add(name: str, t: np.ndarray, mask: np.ndarray, values: np.ndarray | None = None,
+            kind: str = "flow") -> None:
+        ok = mask & (t >= 0.0) & (t < p.horizon)
+        cell = r.rep[ok] * M + month_of(t[ok])
+        c = CHANNEL[f"{kind}:{name}"]
+        bins[:, c, :] = np.bincount(cell, minlength=R * M).reshape(R, M)
+        if values is not None:
+            bins[:, c + 1, :] = np.bincount(cell, weights=values[ok],
+                                            minlength=R * M).reshape(R, M)
+
+    def mean(name: str, t: np.ndarray, mask: np.ndarray, values: np.ndarray) -> None:
+        add(name, t, mask, values, kind="count")
+
+    def by_month_from(t: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Cases per replication and month of t (the first month if before day 0)."""
+        ok = mask & (t < p.horizon)  # NaN: never
+        k = np.where(t[ok] < 0.0, 0, month_of(np.maximum(t[ok], 0.0)))
+        return np.bincount(r.rep[ok] * M + k, minlength=R * M).reshape(R, M)
+
+    def stock(name: str, enter: np.ndarray, leave: np.ndarray, mask: np.ndarray) -> None:
+        bins[:, CHANNEL[f"stock:{name}"], :] = (by_month_from(enter, mask)
+                                                 - by_month_from(leave, mask & (enter < p.horizon)))
+
+    def held(name: str, enter: np.ndarray, leave: np.ndarray, mask: np.ndarray) -> None:
+        ok = mask & (enter < p.horizon)
+        e, stop, rep = enter[ok], np.where(leave[ok] < p.horizon, leave[ok], p.horizon), r.rep[ok]
+        c = CHANNEL[f"held:{name}"]
+        for k in range(M):
+            overlap = np.minimum(stop, p.month_edges[k + 1]) - np.maximum(e, p.month_edges[k])
+            bins[:, c, k] = np.bincount(rep, weights=np.clip(overlap, 0.0, None), minlength=R)
+
     first = len(timeline.month_starts) - len(timeline.report_months)
-    series = {
-        "complaints.cases": r.monthly_cases[:, 0, first:],
-        "conduct.cases": r.monthly_cases[:, 1, first:],
-        "allegations": r.monthly_allegations[:, :, first:].sum(axis=1),
-    }
-    names = {"complaints.cases": "complaints.cases_per_year",
-             "conduct.cases": "conduct.cases_per_year", "allegations": "allegations.per_year"}
-    for monthly_name, raw in series.items():
-        counts = raw.astype(float)
-        out.monthly[monthly_name] = counts
-        out.summary[names[monthly_name]] = counts.sum(axis=1) / years
-        out.yearly[names[monthly_name]] = p.to_years(counts)
+    bins[:, CHANNEL["volume:complaints.cases"], :] = r.monthly_cases[:, 0, first:]
+    bins[:, CHANNEL["volume:conduct.cases"], :] = r.monthly_cases[:, 1, first:]
+    bins[:, CHANNEL["volume:allegations"], :] = r.monthly_allegations[:, :, first:].sum(axis=1)
 
-
-def _open_age(p: _Periods, r: Records, mask: np.ndarray) -> np.ndarray:
-    end = p.window[1]
-    still_open = mask & (r.inv_queued < end) & ~(r.inv_end < end)
-    age = np.where(still_open, end - r.arrival, 0.0)
-    counts = np.bincount(r.rep[still_open], minlength=p.R)
-    return _ratio(np.bincount(r.rep, weights=age, minlength=p.R), counts)
-
-
-def _officers(out: Measured, r: Records, p: _Periods, scenario: Scenario,
-              stock: Callable) -> None:
-    """Officers suspended or restricted from the decision to investigate until the case ends."""
+    add("iopc.referrals", r.assessed, r.referred)
+    add("iopc.independent", r.referral_decided, r.pool == IOPC)
+    wd_receipt = timeline.working_days(r.arrival, np.nan_to_num(r.finalised, nan=0.0))
+    for name in POOLS:
+        code = POOL_CODE[name]
+        in_pool = r.pool == code
+        add(f"{name}.completed", r.inv_end, in_pool)
+        stock(f"{name}.open", r.inv_queued, r.inv_end, in_pool)
+        over_from = np.maximum(r.arrival + TWELVE_MONTHS_DAYS, r.inv_queued)
+        stock(f"{name}.open_over_12m", over_from, np.maximum(r.inv_end, over_from), in_pool)
+        mean(f"{name}.wait_days", r.inv_start, in_pool, r.inv_start - r.inv_queued)
+        still_open = in_pool & (r.inv_queued < p.horizon) & ~(r.inv_end < p.horizon)
+        c = CHANNEL[f"count:{name}.open_age"]
+        bins[:, c, -1] = np.bincount(r.rep[still_open], minlength=R)
+        bins[:, c + 1, -1] = np.bincount(r.rep[still_open],
+                                         weights=(p.horizon - r.arrival)[still_open], minlength=R)
+        if name != "iopc":
+            for s, stream_name in enumerate(STREAMS):
+                mean(f"{name}.{stream_name}.duration_wd", r.finalised,
+                     in_pool & (r.stream == s), wd_receipt)
+    iopc = r.pool == IOPC
+    length = r.inv_end - r.inv_queued
+    wd_iopc = timeline.working_days(np.nan_to_num(r.inv_queued), np.nan_to_num(r.inv_end))
+    mean("iopc.duration_wd", r.inv_end, iopc, wd_iopc)
+    mean("iopc.within_12m", r.inv_end, iopc, (length <= TWELVE_MONTHS_DAYS) * 1.0)
+    mean("iopc.over_18m", r.inv_end, iopc, (length > EIGHTEEN_MONTHS_DAYS) * 1.0)
+    everyone = np.ones(r.rep.size, dtype=bool)
+    add("cps.decisions", r.cps_decided, everyone)
+    add("cps.charged", r.trial_end, everyone)
+    for route, name in ((MEETING, "meetings"), (HEARING, "hearings"),
+                        (ACCELERATED, "accelerated")):
+        add(f"{name}.held", r.proceedings_end, r.route == route)
+    add("officers.dismissed", r.finalised, r.dismissed)
+    mean("proceedings.proven", r.proceedings_end, r.route >= 0, r.proven * 1.0)
+    hearing = r.route == HEARING
+    stock("hearings.awaiting", r.hearing_queued, r.proceedings_end, hearing)
+    mean("hearings.wait_days", r.hearing_start, hearing, r.hearing_start - r.hearing_queued)
     investigated = r.pool != NO_POOL
-    cost = scenario.officers.cost_per_officer_year_gbp
     for status, name in ((SUSPENDED, "suspended"), (RESTRICTED, "restricted")):
         mask = investigated & (r.officer == status)
-        out.summary[f"officers.{name}.mean"] = p.time_average(
-            r.assessed, r.finalised, mask, [p.window])[:, 0]
-        out.yearly[f"officers.{name}.mean"] = p.time_average(
-            r.assessed, r.finalised, mask, p.years)
-        out.monthly[f"officers.{name}"] = p.stock_at(r.assessed, r.finalised, mask)
-    out.summary["cost.suspended_gbp_per_year"] = out.summary["officers.suspended.mean"] * cost
-    out.yearly["cost.suspended_gbp_per_year"] = out.yearly["officers.suspended.mean"] * cost
+        stock(f"officers.{name}", r.assessed, r.finalised, mask)
+        held(f"officers.{name}", r.assessed, r.finalised, mask)
+    return bins

@@ -1,7 +1,8 @@
 """Duration distributions a scenario can name. Each knows its mean and variance.
 
 Written in YAML as a mapping with a `dist` key, e.g. `{dist: lognormal, mean: 120, cv: 0.8}`.
-All durations are in calendar days. Tests compare samples with the analytic moments.
+All durations are in calendar days. The compiled engine samples them
+(`sim.engine.compiled.streams`); tests compare its samples with the analytic moments.
 """
 
 from __future__ import annotations
@@ -87,9 +88,6 @@ class _Dist(Frozen):
     def var(self) -> float:
         raise NotImplementedError
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        raise NotImplementedError
-
     def scaled(self, factor: float) -> _Dist:
         """The same shape with every duration multiplied by `factor` (used by levers)."""
         raise NotImplementedError
@@ -109,9 +107,6 @@ class Fixed(_Dist):
     def var(self) -> float:
         return 0.0
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return np.full(n, self.value)
-
     def scaled(self, factor: float) -> Fixed:
         return self.model_copy(update={"value": self.value * factor})
 
@@ -122,7 +117,6 @@ class Exponential(_Dist):
     dist: Literal["exponential"]
     mean_: PositiveDays = Field(alias="mean")
 
-
     @property
     def mean(self) -> float:
         return self.mean_
@@ -131,9 +125,6 @@ class Exponential(_Dist):
     def var(self) -> float:
         return self.mean_**2
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return rng.exponential(self.mean_, n)
-
     def scaled(self, factor: float) -> Exponential:
         return self.model_copy(update={"mean_": self.mean_ * factor})
 
@@ -141,7 +132,6 @@ class Exponential(_Dist):
 class _MeanCv(_Dist):
     mean_: PositiveDays = Field(alias="mean")
     cv: Cv = Field(description="coefficient of variation: standard deviation / mean")
-
 
     @property
     def mean(self) -> float:
@@ -160,20 +150,11 @@ class LogNormal(_MeanCv):
 
     dist: Literal["lognormal"]
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        sigma2 = math.log1p(self.cv**2)
-        mu = math.log(self.mean_) - sigma2 / 2
-        return rng.lognormal(mu, math.sqrt(sigma2), n)
-
 
 class Gamma(_MeanCv):
     """Gamma duration by mean and cv (shape 1/cv², so cv=1 is exponential)."""
 
     dist: Literal["gamma"]
-
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        shape = 1.0 / self.cv**2
-        return rng.gamma(shape, self.mean_ / shape, n)
 
 
 class Empirical(_Dist):
@@ -195,7 +176,7 @@ class Empirical(_Dist):
                 raise ValueError("weights must not all be zero")
         return self
 
-    def _p(self) -> np.ndarray:
+    def probabilities(self) -> np.ndarray:
         if self.weights is None:
             return np.full(len(self.values), 1.0 / len(self.values))
         w = np.asarray(self.weights, dtype=float)
@@ -203,15 +184,12 @@ class Empirical(_Dist):
 
     @property
     def mean(self) -> float:
-        return float(np.dot(self._p(), self.values))
+        return float(np.dot(self.probabilities(), self.values))
 
     @property
     def var(self) -> float:
         v = np.asarray(self.values, dtype=float)
-        return float(np.dot(self._p(), (v - self.mean) ** 2))
-
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return rng.choice(np.asarray(self.values, dtype=float), size=n, p=self._p())
+        return float(np.dot(self.probabilities(), (v - self.mean) ** 2))
 
     def scaled(self, factor: float) -> Empirical:
         return self.model_copy(update={"values": [v * factor for v in self.values]})

@@ -112,7 +112,7 @@ class Timeline:
         return np.array(sorted(days), dtype="datetime64[D]")
 
     @cached_property
-    def _working_day_table(self) -> tuple[int, np.ndarray]:
+    def working_day_table(self) -> tuple[int, np.ndarray]:
         """(first day, cumulative working days before each day) over the run and a margin."""
         first = int(np.floor(-self.warmup_days)) - 400
         last = int(np.ceil(self.horizon_days)) + 400
@@ -127,7 +127,7 @@ class Timeline:
         A lookup in a cumulative table (np.busday_count per case is 20x slower); days
         outside the table's range fall back to busday_count.
         """
-        first, cum = self._working_day_table
+        first, cum = self.working_day_table
         k0 = np.floor(t0).astype("int64") - first
         k1 = np.floor(t1).astype("int64") - first
         inside = (k0 >= 0) & (k1 >= 0) & (k0 < cum.size) & (k1 < cum.size)

@@ -407,8 +407,9 @@ def stress_des(brief: BriefResult) -> Table:
         ["2.3 Scenario logic", "Options change dated staff steps, demand (officer numbers ×"
          " elasticity) or, through dated levers, how cases received from a date are handled."],
         ["2.4 Algorithms", "Poisson arrivals at dated monthly rates scaled by officer"
-         " numbers; lognormal, gamma or empirical durations; FCFS multi-slot queues (mc"
-         " engine: the Kiefer–Wolfowitz recursion, vectorised over replications)."],
+         " numbers; lognormal, gamma or empirical durations; FCFS multi-slot queues (compiled"
+         " engine: the Kiefer–Wolfowitz recursion over each pool's cases, one fused numba"
+         " pass per replication)."],
         ["2.5 Components", "Entities: cases (with allegations and an officer status)."
          " Activities: assessment, IOPC decision, investigation, CPS decision, trial,"
          " proceedings. Resources: IOPC, DPS and PSU investigator slots; misconduct panels."
@@ -436,8 +437,8 @@ def stress_des(brief: BriefResult) -> Table:
         ["5.2 Random sampling", "numpy.random.Generator streams spawned from one SeedSequence"
          f" per replication and purpose (seed {brief.seed}); changing staffing does not change"
          " arrivals."],
-        ["5.3 Model execution", f"engine '{brief.engine}' (des: SimPy processes; mc: the"
-         " vectorised recursion; tested to agree)."],
+        ["5.3 Model execution", f"engine '{brief.engine}' (des: SimPy processes; compiled:"
+         " one numba pass per replication on the same draws; tested to agree case by case)."],
         ["5.4 System", platform.platform()],
         ["6 Code access", f"ccsim {__version__}, commit {git_commit()[:12]}."],
     ]

@@ -88,7 +88,8 @@ def run_workbook(result: RunResult, manifest: dict[str, Any], summary: pd.DataFr
     _table(book, "By year", ["Measure", "Metric", "Unit", *years], rows,
            [None] * 3 + [_by_unit(2)] * len(years))
 
-    order = [m for m in result.measured.monthly if m in set(series.metric)]
+    present = set(series.metric.unique())  # once: the long table has a row per replication
+    order = [m for m in result.measured.monthly if m in present]
     monthly = series.groupby(["month", "metric"])["value"].mean().unstack("metric")
     monthly = monthly.sort_index()[order]
     _table(book, "By month", ["Month", *(label(m).text for m in order)],

@@ -86,7 +86,7 @@ def compare(
     seed: int,
     engine: str = DEFAULT_ENGINE,
     progress: Callable[[int], None] | None = None,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> Comparison:
     """Run the base and every alternative with the same seed (each checked first with
     `check_comparable`, and the runs with `sim.engine.run.check_run`)."""

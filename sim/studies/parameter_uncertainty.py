@@ -211,7 +211,7 @@ def parameter_groups(scenario: Scenario, reps: int, seed: int, params: pd.DataFr
 def run_with_parameter_uncertainty(
     scenario: Scenario, reps: int, seed: int, engine: str = DEFAULT_ENGINE,
     calibration_dir: Path = DEFAULT_DIR, reps_per_draw: int = REPS_PER_DRAW,
-    progress: Callable[[int], None] | None = None, workers: int = 1,
+    progress: Callable[[int], None] | None = None, workers: int | None = None,
     chunk_size: int | None = None, posterior: tuple[pd.DataFrame, np.ndarray] | None = None,
 ) -> RunResult:
     """Like `run_scenario` (and through it: the same chunks, workers and memory planning),

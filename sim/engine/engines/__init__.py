@@ -1,45 +1,62 @@
-"""The engines: `des` (SimPy, the readable reference) and `mc` (vectorised NumPy).
+"""The engines: `compiled` (numba, the default) and `des` (SimPy, the readable reference).
 
-Both turn one chunk of replications' case draws into records of when each case reached each
-stage; `tests/test_engines.py` checks that they agree case by case.
+Both measure a chunk of replications from the same draws; `tests/test_engines.py` checks that
+they agree case by case and in distribution.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from sim.engine.cases import CaseDraws
+from sim.engine.engines import compiled
+from sim.engine.engines.compiled import CompiledEngine, draw_replication
 from sim.engine.engines.des import DesEngine
-from sim.engine.engines.mc import McEngine
+from sim.engine.metrics import Measured
 from sim.engine.records import Records
+from sim.engine.regimes import Regimes
 from sim.errors import InputError
 from sim.model.scenario import Scenario
 from sim.model.timeline import Timeline
 
 
 class Engine(Protocol):
+    name: str
+
     def check(self, scenario: Scenario) -> None:
         """Refuse (InputError) a scenario feature this engine does not support."""
 
-    def simulate(self, scenario: Scenario, timeline: Timeline,
-                 draws: list[CaseDraws]) -> Records:
-        """The records of every case of every replication in `draws`."""
+    def measure(self, scenario: Scenario, timeline: Timeline, regimes: Regimes,
+                replications: range, seed: int) -> Measured:
+        """Every metric of each replication numbered in `replications`."""
 
 
-_ENGINES: dict[str, type[Engine]] = {"des": DesEngine, "mc": McEngine}
+_ENGINES: dict[str, type[Engine]] = {"compiled": CompiledEngine, "des": DesEngine}
 ENGINES = tuple(_ENGINES)
-DEFAULT_ENGINE = "mc"  # agrees with the DES case by case (tests/test_engines.py)
+DEFAULT_ENGINE = "compiled"  # agrees with the DES case by case (tests/test_engines.py)
+RETIRED = {"mc": "the vectorised NumPy engine (mc) was retired: the compiled engine replaces it"}
 
 
 def get_engine(name: str, scenario: Scenario | None = None) -> Engine:
     """An engine by name; with `scenario`, refuse a feature the engine does not support."""
     if not isinstance(name, str) or name not in _ENGINES:
-        raise InputError("unknown engine", field="engine", value=name,
-                         allowed=", ".join(ENGINES))
+        reason = RETIRED.get(name, "unknown engine") if isinstance(name, str) else "unknown engine"
+        raise InputError(reason, field="engine", value=name, allowed=", ".join(ENGINES))
     engine = _ENGINES[name]()
     if scenario is not None:
         engine.check(scenario)
     return engine
 
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "Engine", "get_engine"]
+def case_records(name: str, scenario: Scenario, timeline: Timeline, seed: int,
+                 replications: range) -> Records:
+    """Every case's times from an engine, case by case (tests, and the DES comparison): the
+    DES simulates the kernel's draws; the compiled kernel runs in its records mode."""
+    get_engine(name, scenario)
+    if name == "compiled":
+        return compiled.records(scenario, timeline, seed, replications)
+    regimes = Regimes.for_scenario(scenario, timeline)
+    draws = [draw_replication(scenario, timeline, seed, r, regimes) for r in replications]
+    return DesEngine().simulate(scenario, timeline, draws)
+
+
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "Engine", "case_records", "get_engine"]

@@ -3,7 +3,8 @@
 Each case follows the life of a case in the brief: assessment, an IOPC decision if
 referred, an investigator slot in its pool (first come, first served), the CPS and a trial
 if charged, then a meeting, a panel hearing or an accelerated hearing. Slow but readable:
-the vectorised engine must agree with it.
+the compiled engine must agree with it, and it simulates the very draws the compiled kernel
+makes (`draw_replication`), so the two can be compared case by case.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import numpy as np
 import simpy
 
 from sim.engine.cases import HEARING, NO_POOL, POOL_CODE, CaseDraws
+from sim.engine.engines.compiled import draw_replication
+from sim.engine.metrics import Measured, measure
 from sim.engine.records import Records
+from sim.engine.regimes import Regimes
 from sim.model.capacity import slot_schedule
 from sim.model.scenario import Capacity, Scenario
 from sim.model.timeline import Timeline
@@ -89,7 +93,13 @@ class DesEngine:
     def check(self, scenario: Scenario) -> None:
         """Every feature of the scenario schema is supported; nothing to refuse."""
 
+    def measure(self, scenario: Scenario, timeline: Timeline, regimes: Regimes,
+                replications: range, seed: int) -> Measured:
+        draws = [draw_replication(scenario, timeline, seed, r, regimes) for r in replications]
+        return measure(self.simulate(scenario, timeline, draws), scenario, timeline)
+
     def simulate(self, scenario: Scenario, timeline: Timeline, draws: list[CaseDraws]) -> Records:
+        """The records of every case of every replication in `draws`."""
         records = Records.blank(draws)
         starts = records.offsets()
         for k, d in enumerate(draws):

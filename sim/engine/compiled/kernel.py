@@ -1,0 +1,558 @@
+"""The fused pass: draw, route, queue and bin one replication, compiled with numba.
+
+One replication at a time, in four steps over arrays of its own cases (nothing is kept
+across replications, so memory does not grow with their number):
+1. arrivals: Poisson counts per simulated month, stream and assessment outcome (splitting
+   a Poisson stream by independent shares gives independent Poisson streams: exact), the
+   investigated and referred ones placed uniformly in their month, put in arrival order;
+2. each case's fate, in arrival order, from its purpose's stream (the rules of its arrival
+   month's regime): assessment, the IOPC's decision, pool, effort, officer status, the CPS,
+   the route to proceedings;
+3. the capacity-limited stages, first come first served: the Kiefer-Wolfowitz recursion
+   over each pool's cases in order of readiness, the free times of the open slots in a
+   binary heap, capacity changes as `sim.model.capacity` states them;
+4. every case's times into the period bins of `sim.engine.bins`.
+
+`records` returns steps 1-3 case by case (the draws feed the DES; the times are checked
+against it); `simulate_chunk` runs many replications across threads and keeps only bins.
+A replication's numbers depend only on (seed, replication): never on threads or chunks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from sim.engine import bins as B
+from sim.engine.cases import (
+    ACCELERATED,
+    DPS,
+    HEARING,
+    INVESTIGATIVE,
+    IOPC,
+    MEETING,
+    NO_POOL,
+    NO_ROUTE,
+    NOT_HELD,
+    OUTCOMES,
+    PSU,
+    RESTRICTED,
+    SUSPENDED,
+)
+from sim.engine.compiled import tables as T
+from sim.engine.compiled.streams import (
+    PURPOSE,
+    duration,
+    empirical,
+    four,
+    make_rng,
+    poisson,
+    uniform,
+)
+from sim.model.timeline import EIGHTEEN_MONTHS_DAYS as EIGHTEEN_MONTHS
+from sim.model.timeline import TWELVE_MONTHS_DAYS as TWELVE_MONTHS
+
+# Purposes (stream numbers; numba reads module constants as compile-time values).
+U_ARRIVALS = PURPOSE["arrivals"]
+U_ALLEGATIONS = PURPOSE["allegations"]
+U_ASSESSMENT = PURPOSE["assessment"]
+U_REFERRAL = PURPOSE["iopc_referral"]
+U_OFFICERS = PURPOSE["officers"]
+U_CPS = PURPOSE["cps"]
+U_PROCEEDINGS = PURPOSE["proceedings"]
+U_EFFORT = PURPOSE["effort.iopc.complaints"]  # + 2 x pool + stream
+U_HEARINGS = PURPOSE["hearing_durations"]
+
+OUTCOME_PSU, OUTCOME_DPS, OUTCOME_IOPC = (OUTCOMES.index(o) for o in INVESTIGATIVE)
+INF = math.inf
+
+
+# --- ordering ------------------------------------------------------------------------------
+
+@njit(cache=True)
+def order_by_time(t, rows, lo):
+    """`rows` sorted by t[rows], stably, in O(n): a counting sort by whole day from `lo`,
+    then an insertion sort within each day (a few cases). Rows with t = inf go last."""
+    n = rows.size
+    if n == 0:
+        return rows.copy()
+    top = lo
+    for j in range(n):
+        x = t[rows[j]]
+        if x < INF and x > top:
+            top = x
+    days = math.floor(top - lo) + 2  # the last bucket holds the infinite ones
+    counts = np.zeros(days + 1, np.int64)
+    key = np.empty(n, np.int64)
+    for j in range(n):
+        x = t[rows[j]]
+        k = days - 1 if x == INF else math.floor(x - lo)
+        key[j] = k
+        counts[k + 1] += 1
+    for k in range(days):
+        counts[k + 1] += counts[k]
+    out = np.empty(n, rows.dtype)
+    for j in range(n):
+        k = key[j]
+        out[counts[k]] = rows[j]
+        counts[k] += 1
+    for j in range(1, n):  # insertion sort: stable, and each day's run is short
+        r = out[j]
+        x = t[r]
+        i = j - 1
+        while i >= 0 and t[out[i]] > x:
+            out[i + 1] = out[i]
+            i -= 1
+        out[i + 1] = r
+    return out
+
+
+# --- the capacity-limited stages -----------------------------------------------------------
+
+@njit(inline="always", cache=True)
+def _sift_down(heap, size, i):
+    x = heap[i]
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and heap[child + 1] < heap[child]:
+            child += 1
+        if heap[child] >= x:
+            break
+        heap[i] = heap[child]
+        i = child
+    heap[i] = x
+
+
+@njit(inline="always", cache=True)
+def _sift_up(heap, i):
+    x = heap[i]
+    while i > 0:
+        parent = (i - 1) // 2
+        if heap[parent] <= x:
+            break
+        heap[i] = heap[parent]
+        i = parent
+    heap[i] = x
+
+
+@njit(cache=True)
+def queue(order, ready, service, start, times, slots, steps, horizon):
+    """FCFS start times in a pool whose slots change on dated steps, for the cases in
+    `order` (in order of readiness); a case that would start at or after the horizon, and
+    every later one, keeps start = inf. The heap holds each open slot's free time."""
+    most = 1
+    for k in range(steps):
+        most = max(most, slots[k])
+    heap = np.empty(most, np.float64)
+    size = slots[0]
+    for k in range(size):
+        heap[k] = -INF
+    step = 1
+    last = -INF
+    for j in range(order.size):
+        i = order[j]
+        t0 = max(ready[i], last)
+        begin = max(t0, heap[0] if size > 0 else INF)
+        while step < steps and times[step] <= begin:
+            target = slots[step]
+            if target > size:  # a rise: new slots, free from the change
+                for _ in range(target - size):
+                    heap[size] = times[step]
+                    _sift_up(heap, size)
+                    size += 1
+            else:  # a fall: the slots that come free first close
+                for _ in range(size - target):
+                    size -= 1
+                    heap[0] = heap[size]
+                    _sift_down(heap, size, 0)
+            step += 1
+            begin = max(t0, heap[0] if size > 0 else INF)
+        if begin >= horizon:
+            break  # first come, first served: every later case starts later still
+        start[i] = begin
+        heap[0] = begin + service[i]
+        _sift_down(heap, size, 0)
+        last = begin
+
+
+# --- one replication -----------------------------------------------------------------------
+
+@njit(cache=True)
+def _arrivals(tb, rng):
+    """Monthly counts, then the individual cases placed in their months, in arrival order."""
+    months = tb.expected.shape[1]
+    cases = np.zeros((2, months), np.int64)
+    allegations = np.zeros((2, months), np.int64)
+    outcomes = np.zeros((2, 6, months), np.int64)
+    total = 0
+    for m in range(months):
+        g = tb.regime_of_month[m]
+        for s in range(2):
+            for o in range(6):
+                k = poisson(rng, U_ARRIVALS, tb.expected[s, m] * tb.outcome_share[g, s, o])
+                outcomes[s, o, m] = k
+                cases[s, m] += k
+                if o >= OUTCOME_PSU:
+                    total += k
+            allegations[s, m] = cases[s, m] + poisson(
+                rng, U_ALLEGATIONS, cases[s, m] * tb.extra_allegations[s])
+    arrival = np.empty(total, np.float64)
+    stream = np.empty(total, np.int8)
+    outcome = np.empty(total, np.int8)
+    month = np.empty(total, np.int64)
+    j = 0
+    for m in range(months):
+        lo, width = tb.month_edges[m], tb.month_edges[m + 1] - tb.month_edges[m]
+        for s in range(2):
+            for o in range(OUTCOME_PSU, 6):
+                for _ in range(outcomes[s, o, m]):
+                    arrival[j] = lo + uniform(rng, U_ARRIVALS) * width
+                    stream[j], outcome[j], month[j] = s, o, m
+                    j += 1
+    order = order_by_time(arrival, np.arange(total), tb.month_edges[0])
+    return (cases, allegations, outcomes, arrival[order], stream[order], outcome[order],
+            month[order])
+
+
+@njit(cache=True)
+def _fates(tb, rng, stream, outcome, month):
+    """Every case's draws, in arrival order, under its arrival month's rules."""
+    n = stream.size
+    assess = np.empty(n)
+    referred = np.zeros(n, np.bool_)
+    refer = np.zeros(n)
+    pool = np.empty(n, np.int8)
+    effort = np.zeros(n)
+    officer = np.zeros(n, np.int8)
+    cps_referred = np.zeros(n, np.bool_)
+    cps_days = np.zeros(n)
+    charged = np.zeros(n, np.bool_)
+    trial = np.zeros(n)
+    convicted = np.zeros(n, np.bool_)
+    route = np.full(n, NO_ROUTE, np.int8)
+    proceedings = np.zeros(n)
+    proven = np.zeros(n, np.bool_)
+    dismissed = np.zeros(n, np.bool_)
+    dt = tb.durations
+    regime_of_month, referral, per_pool = tb.regime_of_month, tb.referral, tb.per_pool
+    cps_share, route_share, per_route = tb.cps, tb.route, tb.per_route
+    for i in range(n):
+        g = regime_of_month[month[i]]
+        assess[i] = duration(rng, U_ASSESSMENT, dt, g, T.D_ASSESS)
+        u_mode, u_local, _, _ = four(rng, U_REFERRAL)
+        p = PSU
+        if outcome[i] == OUTCOME_IOPC:
+            referred[i] = True
+            refer[i] = duration(rng, U_REFERRAL, dt, g, T.D_REFER)
+            independent, directed = referral[g, T.R_INDEPENDENT], referral[g, T.R_DIRECTED]
+            local_psu, local_dps = referral[g, T.R_LOCAL_PSU], referral[g, T.R_LOCAL_DPS]
+            if u_mode < independent:
+                p = IOPC
+            elif u_mode < independent + directed:
+                p = DPS
+            elif u_local < local_psu:
+                p = PSU
+            elif u_local < local_psu + local_dps:
+                p = DPS
+            else:
+                p = NO_POOL
+        elif outcome[i] == OUTCOME_DPS:
+            p = DPS
+        pool[i] = p
+        u_officer, _, _, _ = four(rng, U_OFFICERS)
+        u_cps, u_charge, u_convict, _ = four(rng, U_CPS)
+        u_answer, u_route, u_proven, u_dismiss = four(rng, U_PROCEEDINGS)
+        if p == NO_POOL:
+            continue
+        kind = 2 * p + stream[i]  # effort by pool and stream
+        effort[i] = duration(rng, U_EFFORT + kind, dt, g, T.D_EFFORT + kind)
+        suspended, restricted = per_pool[g, T.P_SUSPENDED, p], per_pool[g, T.P_RESTRICTED, p]
+        if u_officer < suspended:
+            officer[i] = SUSPENDED
+        elif u_officer < suspended + restricted:
+            officer[i] = RESTRICTED
+        if u_cps < per_pool[g, T.P_CPS, p]:
+            cps_referred[i] = True
+            cps_days[i] = duration(rng, U_CPS, dt, g, T.D_CPS)
+            if u_charge < cps_share[g, 0]:
+                charged[i] = True
+                trial[i] = duration(rng, U_CPS, dt, g, T.D_TRIAL)
+                convicted[i] = u_convict < cps_share[g, 1]
+        rt = NO_ROUTE
+        if convicted[i]:
+            rt = ACCELERATED
+        elif u_answer < per_pool[g, T.P_CASE_TO_ANSWER, p]:
+            if u_route < route_share[g, 0]:
+                rt = MEETING
+            elif u_route < route_share[g, 0] + route_share[g, 1]:
+                rt = HEARING
+            else:
+                rt = ACCELERATED
+        route[i] = rt
+        if rt == MEETING:
+            proceedings[i] = duration(rng, U_PROCEEDINGS, dt, g, T.D_MEETING)
+        elif rt == HEARING:
+            proceedings[i] = duration(rng, U_HEARINGS, dt, g, T.D_HEARING)
+        elif rt == ACCELERATED:
+            proceedings[i] = duration(rng, U_PROCEEDINGS, dt, g, T.D_ACCELERATED)
+        if rt != NO_ROUTE:
+            proven[i] = u_proven < per_route[g, 0, rt]
+            dismissed[i] = proven[i] and u_dismiss < per_route[g, 1, rt]
+    if tb.has_empirical:
+        _empirical_durations(tb, rng, stream, month, pool, route, assess, refer, effort,
+                             cps_days, trial, proceedings)
+    return (assess, referred, refer, pool, effort, officer, cps_referred, cps_days, charged,
+            trial, convicted, route, proceedings, proven, dismissed)
+
+
+@njit(cache=True)
+def _empirical_durations(tb, rng, stream, month, pool, route, assess, refer, effort,
+                         cps_days, trial, proceedings):
+    """Draw the empirical durations `duration` left as NaN, each from its own purpose's
+    stream after that purpose's other draws (a second pass keeps the first one fast)."""
+    dt, ev, ec = tb.durations, tb.empirical_values, tb.empirical_cumulative
+    for i in range(stream.size):
+        g = tb.regime_of_month[month[i]]
+        if np.isnan(assess[i]):
+            assess[i] = empirical(rng, U_ASSESSMENT, dt, g, T.D_ASSESS, ev, ec)
+        if np.isnan(refer[i]):
+            refer[i] = empirical(rng, U_REFERRAL, dt, g, T.D_REFER, ev, ec)
+        p = pool[i]
+        if p != NO_POOL and np.isnan(effort[i]):
+            k = 2 * p + stream[i]
+            effort[i] = empirical(rng, U_EFFORT + k, dt, g, T.D_EFFORT + k, ev, ec)
+        if np.isnan(cps_days[i]):
+            cps_days[i] = empirical(rng, U_CPS, dt, g, T.D_CPS, ev, ec)
+        if np.isnan(trial[i]):
+            trial[i] = empirical(rng, U_CPS, dt, g, T.D_TRIAL, ev, ec)
+        if np.isnan(proceedings[i]):
+            if route[i] == HEARING:
+                proceedings[i] = empirical(rng, U_HEARINGS, dt, g, T.D_HEARING, ev, ec)
+            else:
+                kind = T.D_MEETING if route[i] == MEETING else T.D_ACCELERATED
+                proceedings[i] = empirical(rng, U_PROCEEDINGS, dt, g, kind, ev, ec)
+
+
+@njit(cache=True)
+def _times(tb, arrival, assess, referred, refer, pool, effort, cps_referred, cps_days,
+           charged, trial, route, proceedings):
+    """Every stage's time (inf: not reached within the run; NaN: not a stage of the case)."""
+    n = arrival.size
+    nan = np.nan
+    assessed = arrival + assess
+    decided = np.full(n, nan)
+    queued = np.full(n, nan)
+    inv_start = np.full(n, nan)
+    inv_end = np.full(n, nan)
+    cps_at = np.full(n, nan)
+    trial_end = np.full(n, nan)
+    hearing_queued = np.full(n, nan)
+    hearing_start = np.full(n, nan)
+    ended = np.full(n, nan)
+    finalised = np.empty(n)
+    ready = np.empty(n)
+    for i in range(n):
+        ready[i] = assessed[i]
+        if referred[i]:
+            decided[i] = assessed[i] + refer[i]
+            ready[i] = decided[i]
+        if pool[i] == NO_POOL:
+            finalised[i] = ready[i]
+    lo = tb.month_edges[0] - 1.0
+    start = np.full(n, INF)
+    for p in range(3):
+        rows = np.flatnonzero(pool == p)
+        for i in rows:
+            queued[i] = ready[i]
+        order = order_by_time(ready, rows, lo)
+        queue(order, ready, effort, start, tb.capacity_times[p], tb.capacity_slots[p],
+              tb.capacity_steps[p], tb.horizon)
+    after = np.empty(n)
+    for i in range(n):
+        if pool[i] == NO_POOL:
+            continue
+        inv_start[i] = start[i]
+        inv_end[i] = start[i] + effort[i]
+        after[i] = inv_end[i]
+        if cps_referred[i]:
+            cps_at[i] = inv_end[i] + cps_days[i]
+            after[i] = cps_at[i]
+            if charged[i]:
+                trial_end[i] = cps_at[i] + trial[i]
+                after[i] = trial_end[i]
+    hearing = np.flatnonzero(route == HEARING)
+    for i in hearing:
+        hearing_queued[i] = after[i]
+    panel_start = np.full(n, INF)
+    queue(order_by_time(after, hearing, lo), after, proceedings, panel_start,
+          tb.capacity_times[T.PANELS], tb.capacity_slots[T.PANELS],
+          tb.capacity_steps[T.PANELS], tb.horizon)
+    for i in range(n):
+        if pool[i] == NO_POOL:
+            continue
+        if route[i] == HEARING:
+            hearing_start[i] = panel_start[i]
+            ended[i] = panel_start[i] + proceedings[i]
+            finalised[i] = ended[i]
+        elif route[i] >= 0:
+            ended[i] = after[i] + proceedings[i]
+            finalised[i] = ended[i]
+        else:
+            finalised[i] = after[i]
+    return (assessed, decided, queued, inv_start, inv_end, cps_at, trial_end, hearing_queued,
+            hearing_start, ended, finalised)
+
+
+# --- binning -------------------------------------------------------------------------------
+
+@njit(inline="always", cache=True)
+def _seen(t, horizon):
+    """Whether a time was seen: it happened (not NaN or inf) before the horizon."""
+    return t < horizon  # NaN and inf compare False
+
+
+@njit(inline="always", cache=True)
+def _add(bins, channel, month_of_day, h, t, value):
+    """An event at t (in the window) into a flow channel, or a mean's count and sum."""
+    if t >= 0.0 and t < h:
+        k = month_of_day[int(t)]
+        bins[channel, k] += 1.0
+        if not math.isnan(value):  # a mean: its sum follows the count
+            bins[channel + 1, k] += value
+
+
+@njit(inline="always", cache=True)
+def _stock(bins, channel, month_of_day, h, enter, leave):
+    """A case present from `enter` until `leave` (either unseen: never) in a stock channel."""
+    if not _seen(enter, h):
+        return
+    bins[channel, 0 if enter < 0.0 else month_of_day[int(enter)]] += 1.0
+    if _seen(leave, h):
+        bins[channel, 0 if leave < 0.0 else month_of_day[int(leave)]] -= 1.0
+
+
+@njit(inline="always", cache=True)
+def _held(bins, channel, month_of_day, edges, h, enter, leave):
+    """Officer-days of a case from `enter` until `leave` (unseen: the horizon), by month."""
+    if not _seen(enter, h):
+        return
+    stop = leave if _seen(leave, h) else h
+    k = 0 if enter < 0.0 else month_of_day[int(enter)]
+    while k < edges.size - 1 and edges[k] < stop:
+        overlap = min(stop, edges[k + 1]) - max(enter, edges[k])
+        if overlap > 0.0:
+            bins[channel, k] += overlap
+        k += 1
+
+
+@njit(inline="always", cache=True)
+def _workdays(cum, first, t0, t1):
+    return cum[math.floor(t1) - first] - cum[math.floor(t0) - first]
+
+
+@njit(cache=True)
+def _bin(tb, bins, cases, allegations, arrival, stream, pool, officer, referred, route,
+         proven, dismissed, assessed, decided, queued, inv_start, inv_end, cps_at, trial_end,
+         hearing_queued, hearing_start, ended, finalised):
+    """Every case's times into the period bins (`sim.engine.bins`), as `metrics` defines."""
+    # the tables' arrays as locals: an inlined helper given `tb` would touch every array in it
+    h, mod, edges = tb.horizon, tb.month_of_day, tb.report_edges
+    cum, wfirst = tb.workday_cumulative, tb.workday_first
+    nan = np.nan
+    first = tb.first_report_month
+    for k in range(bins.shape[1]):
+        for s in range(2):
+            bins[B.V_CASES + s, k] = cases[s, first + k]
+        bins[B.V_ALLEGATIONS, k] = allegations[0, first + k] + allegations[1, first + k]
+    for i in range(arrival.size):
+        if finalised[i] < 0.0:
+            continue  # over before the window: in no metric
+        p = pool[i]
+        if referred[i]:
+            _add(bins, B.F_REFERRALS, mod, h, assessed[i], nan)
+        if p == IOPC:
+            _add(bins, B.F_INDEPENDENT, mod, h, decided[i], nan)
+        if p != NO_POOL:
+            _add(bins, B.F_COMPLETED + p, mod, h, inv_end[i], nan)
+            _stock(bins, B.S_OPEN + p, mod, h, queued[i], inv_end[i])
+            over = max(arrival[i] + TWELVE_MONTHS, queued[i])
+            _stock(bins, B.S_OVER_12M + p, mod, h, over,
+                   max(inv_end[i], over) if _seen(inv_end[i], h) else nan)
+            if _seen(inv_start[i], h):
+                _add(bins, B.M_WAIT + 2 * p, mod, h, inv_start[i], inv_start[i] - queued[i])
+            if _seen(queued[i], h) and not _seen(inv_end[i], h):
+                bins[B.A_AGE + 2 * p, bins.shape[1] - 1] += 1.0
+                bins[B.A_AGE + 2 * p + 1, bins.shape[1] - 1] += h - arrival[i]
+            if p != IOPC and _seen(finalised[i], h):
+                _add(bins, B.M_DURATION + 2 * (2 * (p - DPS) + stream[i]), mod, h, finalised[i],
+                     _workdays(cum, wfirst, arrival[i], finalised[i]))
+            if p == IOPC and _seen(inv_end[i], h):
+                length = inv_end[i] - queued[i]
+                _add(bins, B.M_IOPC_DURATION, mod, h, inv_end[i],
+                     _workdays(cum, wfirst, queued[i], inv_end[i]))
+                within, over_18 = length <= TWELVE_MONTHS, length > EIGHTEEN_MONTHS
+                _add(bins, B.M_WITHIN_12M, mod, h, inv_end[i], 1.0 if within else 0.0)
+                _add(bins, B.M_OVER_18M, mod, h, inv_end[i], 1.0 if over_18 else 0.0)
+            if officer[i] != NOT_HELD:
+                held = officer[i] - SUSPENDED  # 0 suspended, 1 restricted
+                _stock(bins, B.S_SUSPENDED + held, mod, h, assessed[i], finalised[i])
+                _held(bins, B.H_SUSPENDED + held, mod, edges, h, assessed[i], finalised[i])
+        _add(bins, B.F_CPS_DECISIONS, mod, h, cps_at[i], nan)
+        _add(bins, B.F_CHARGED, mod, h, trial_end[i], nan)
+        r = route[i]
+        if r >= 0:
+            _add(bins, B.F_HELD + r, mod, h, ended[i], nan)
+            if _seen(ended[i], h):
+                _add(bins, B.M_PROVEN, mod, h, ended[i], 1.0 if proven[i] else 0.0)
+        if dismissed[i]:
+            _add(bins, B.F_DISMISSED, mod, h, finalised[i], nan)
+        if r == HEARING:
+            _stock(bins, B.S_AWAITING, mod, h, hearing_queued[i], ended[i])
+            if _seen(hearing_start[i], h):
+                _add(bins, B.M_HEARING_WAIT, mod, h, hearing_start[i],
+                     hearing_start[i] - hearing_queued[i])
+
+
+# --- entry points --------------------------------------------------------------------------
+
+@njit(cache=True)
+def records(tb, k0, k1, replication):
+    """One replication case by case: (monthly counts, draws, times), as `sim.engine.cases`
+    and `sim.engine.records` lay them out."""
+    rng = make_rng(k0, k1, replication)
+    cases, allegations, outcomes, arrival, stream, outcome, month = _arrivals(tb, rng)
+    fates = _fates(tb, rng, stream, outcome, month)
+    (assess, referred, refer, pool, effort, _, cps_referred, cps_days, charged, trial, _,
+     route, proceedings, _, _) = fates
+    times = _times(tb, arrival, assess, referred, refer, pool, effort, cps_referred,
+                   cps_days, charged, trial, route, proceedings)
+    return (cases, allegations, outcomes), (arrival, stream), fates, times
+
+
+@njit(cache=True)
+def _one(tb, k0, k1, replication, bins):
+    (cases, allegations, _), (arrival, stream), fates, times = records(tb, k0, k1, replication)
+    (_, referred, _, pool, _, officer, _, _, _, _, _, route, _, proven, dismissed) = fates
+    (assessed, decided, queued, inv_start, inv_end, cps_at, trial_end, hearing_queued,
+     hearing_start, ended, finalised) = times
+    _bin(tb, bins, cases, allegations, arrival, stream, pool, officer, referred, route, proven,
+         dismissed, assessed, decided, queued, inv_start, inv_end, cps_at, trial_end,
+         hearing_queued, hearing_start, ended, finalised)
+
+
+@njit(cache=True, parallel=True)
+def simulate_parallel(tb, k0, k1, replications, bins):
+    """The bins of many replications, spread over numba's threads (one row each)."""
+    for j in prange(replications.size):
+        _one(tb, k0, k1, replications[j], bins[j])
+
+
+@njit(cache=True)
+def simulate_serial(tb, k0, k1, replications, bins):
+    """As `simulate_parallel`, on the calling thread (inside worker processes and threads)."""
+    for j in range(replications.size):
+        _one(tb, k0, k1, replications[j], bins[j])
