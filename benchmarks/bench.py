@@ -267,7 +267,8 @@ def main() -> None:
     print(f"scenario {scenario.name} ({args.scenario}), seed {args.seed},"
           f" {os.cpu_count()} cores{threads}")
 
-    print("\n1. Engines, in this process (run_scenario, one worker)\n")
+    print("\n1. Engines, in this process (run_scenario, default workers: the DES in one"
+          " process, the compiled engine on every core)\n")
     print(engines_section(scenario, args.reps, args.des_reps, args.seed))
 
     counts = QUICK_WHOLE_REPS if args.quick else WHOLE_REPS

@@ -416,6 +416,14 @@ def calibration_copy(tmp: Path) -> Path:
     return folder
 
 
+def _set_cell(path: Path, line: int, column: str, new: str) -> None:
+    """Set one CSV cell (its header's `column`, on file line `line`), whatever it held."""
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    rows[line - 1][rows[0].index(column)] = new
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+
+
 def _edit(path: Path, old: str, new: str, line: int) -> None:
     lines = path.read_text(encoding="utf-8").splitlines(True)
     assert old in lines[line - 1]
@@ -432,14 +440,14 @@ def _edit(path: Path, old: str, new: str, line: int) -> None:
      ("parameters.csv", "not a readable CSV")),
     (lambda d: (d / "parameters.csv").write_text("parameter,estimate\nx,1\n"),
      ("parameters.csv", "missing columns paths, lower_bound, upper_bound")),
-    (lambda d: _edit(d / "parameters.csv", ",199,", ",nan,", 2),
+    (lambda d: _set_cell(d / "parameters.csv", 2, "estimate", "nan"),
      ("parameters.csv, line 2", "field 'estimate'", "not a finite number")),
-    (lambda d: _edit(d / "parameters.csv", ",199,", ",9999,", 2),
+    (lambda d: _set_cell(d / "parameters.csv", 2, "estimate", "9999"),
      ("parameters.csv, line 2", "field 'estimate'", "outside its bounds")),
     (lambda d: _edit(d / "parameters.csv", "pools.psu.investigation_days.complaints.mean",
                      "pools.psu.nothing", 2),
      ("parameters.csv, line 2", "field 'paths'", "'pools.psu.nothing' is not a number")),
-    (lambda d: _edit(d / "covariance.csv", "13.7468", "abc", 3),
+    (lambda d: _set_cell(d / "covariance.csv", 3, "psu_effort_complaints", "abc"),
      ("covariance.csv, line 3", "field 'psu_effort_complaints'", "got: 'abc'")),
     (lambda d: (d / "covariance.csv").write_text(""), ("covariance.csv", "the file is empty")),
     (lambda d: (d / "covariance.csv").write_text("parameter,x\nx,1\n"),
