@@ -240,14 +240,24 @@ def _fates(tb, rng, stream, outcome, month):
     dt = tb.durations
     regime_of_month, referral, per_pool = tb.regime_of_month, tb.referral, tb.per_pool
     cps_share, route_share, per_route = tb.cps, tb.route, tb.per_route
+    # a case's durations are drawn together at one call site (inlined once: eight inlined
+    # samplers made this function take half a minute to compile); each purpose's stream is
+    # read in the same order as drawing them stage by stage
+    purposes = np.empty(6, np.int64)
+    kinds = np.empty(6, np.int64)
     for i in range(n):
         g = regime_of_month[month[i]]
-        assess[i] = duration(rng, U_ASSESSMENT, dt, g, T.D_ASSESS)
         u_mode, u_local, _, _ = four(rng, U_REFERRAL)
+        u_officer, _, _, _ = four(rng, U_OFFICERS)
+        u_cps, u_charge, u_convict, _ = four(rng, U_CPS)
+        u_answer, u_route, u_proven, u_dismiss = four(rng, U_PROCEEDINGS)
+        purposes[0], kinds[0] = U_ASSESSMENT, T.D_ASSESS
+        wanted = 1
         p = PSU
         if outcome[i] == OUTCOME_IOPC:
             referred[i] = True
-            refer[i] = duration(rng, U_REFERRAL, dt, g, T.D_REFER)
+            purposes[wanted], kinds[wanted] = U_REFERRAL, T.D_REFER
+            wanted += 1
             independent, directed = referral[g, T.R_INDEPENDENT], referral[g, T.R_DIRECTED]
             local_psu, local_dps = referral[g, T.R_LOCAL_PSU], referral[g, T.R_LOCAL_DPS]
             if u_mode < independent:
@@ -263,45 +273,59 @@ def _fates(tb, rng, stream, outcome, month):
         elif outcome[i] == OUTCOME_DPS:
             p = DPS
         pool[i] = p
-        u_officer, _, _, _ = four(rng, U_OFFICERS)
-        u_cps, u_charge, u_convict, _ = four(rng, U_CPS)
-        u_answer, u_route, u_proven, u_dismiss = four(rng, U_PROCEEDINGS)
-        if p == NO_POOL:
-            continue
-        kind = 2 * p + stream[i]  # effort by pool and stream
-        effort[i] = duration(rng, U_EFFORT + kind, dt, g, T.D_EFFORT + kind)
-        suspended, restricted = per_pool[g, T.P_SUSPENDED, p], per_pool[g, T.P_RESTRICTED, p]
-        if u_officer < suspended:
-            officer[i] = SUSPENDED
-        elif u_officer < suspended + restricted:
-            officer[i] = RESTRICTED
-        if u_cps < per_pool[g, T.P_CPS, p]:
-            cps_referred[i] = True
-            cps_days[i] = duration(rng, U_CPS, dt, g, T.D_CPS)
-            if u_charge < cps_share[g, 0]:
-                charged[i] = True
-                trial[i] = duration(rng, U_CPS, dt, g, T.D_TRIAL)
-                convicted[i] = u_convict < cps_share[g, 1]
         rt = NO_ROUTE
-        if convicted[i]:
-            rt = ACCELERATED
-        elif u_answer < per_pool[g, T.P_CASE_TO_ANSWER, p]:
-            if u_route < route_share[g, 0]:
-                rt = MEETING
-            elif u_route < route_share[g, 0] + route_share[g, 1]:
-                rt = HEARING
-            else:
+        if p != NO_POOL:
+            kind = 2 * p + stream[i]  # effort by pool and stream
+            purposes[wanted], kinds[wanted] = U_EFFORT + kind, T.D_EFFORT + kind
+            wanted += 1
+            suspended = per_pool[g, T.P_SUSPENDED, p]
+            if u_officer < suspended:
+                officer[i] = SUSPENDED
+            elif u_officer < suspended + per_pool[g, T.P_RESTRICTED, p]:
+                officer[i] = RESTRICTED
+            if u_cps < per_pool[g, T.P_CPS, p]:
+                cps_referred[i] = True
+                purposes[wanted], kinds[wanted] = U_CPS, T.D_CPS
+                wanted += 1
+                if u_charge < cps_share[g, 0]:
+                    charged[i] = True
+                    purposes[wanted], kinds[wanted] = U_CPS, T.D_TRIAL
+                    wanted += 1
+                    convicted[i] = u_convict < cps_share[g, 1]
+            if convicted[i]:
                 rt = ACCELERATED
-        route[i] = rt
-        if rt == MEETING:
-            proceedings[i] = duration(rng, U_PROCEEDINGS, dt, g, T.D_MEETING)
-        elif rt == HEARING:
-            proceedings[i] = duration(rng, U_HEARINGS, dt, g, T.D_HEARING)
-        elif rt == ACCELERATED:
-            proceedings[i] = duration(rng, U_PROCEEDINGS, dt, g, T.D_ACCELERATED)
-        if rt != NO_ROUTE:
-            proven[i] = u_proven < per_route[g, 0, rt]
-            dismissed[i] = proven[i] and u_dismiss < per_route[g, 1, rt]
+            elif u_answer < per_pool[g, T.P_CASE_TO_ANSWER, p]:
+                if u_route < route_share[g, 0]:
+                    rt = MEETING
+                elif u_route < route_share[g, 0] + route_share[g, 1]:
+                    rt = HEARING
+                else:
+                    rt = ACCELERATED
+            route[i] = rt
+            if rt == HEARING:
+                purposes[wanted], kinds[wanted] = U_HEARINGS, T.D_HEARING
+            elif rt != NO_ROUTE:
+                purposes[wanted] = U_PROCEEDINGS
+                kinds[wanted] = T.D_MEETING if rt == MEETING else T.D_ACCELERATED
+            wanted += rt != NO_ROUTE
+            if rt != NO_ROUTE:
+                proven[i] = u_proven < per_route[g, 0, rt]
+                dismissed[i] = proven[i] and u_dismiss < per_route[g, 1, rt]
+        for j in range(wanted):
+            x = duration(rng, purposes[j], dt, g, kinds[j])
+            k = kinds[j]
+            if k == T.D_ASSESS:
+                assess[i] = x
+            elif k == T.D_REFER:
+                refer[i] = x
+            elif k == T.D_CPS:
+                cps_days[i] = x
+            elif k == T.D_TRIAL:
+                trial[i] = x
+            elif k >= T.D_MEETING:
+                proceedings[i] = x
+            else:
+                effort[i] = x
     if tb.has_empirical:
         _empirical_durations(tb, rng, stream, month, pool, route, assess, refer, effort,
                              cps_days, trial, proceedings)

@@ -123,7 +123,7 @@ def exponential(rng, purpose):
     return -math.log1p(-uniform(rng, purpose))
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def standard_gamma(rng, purpose, shape):
     """Marsaglia and Tsang (2000) for shape >= 1; Johnk-style boost below (as NumPy)."""
     if shape == 1.0:
