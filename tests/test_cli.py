@@ -12,8 +12,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim import cli
 from sim.cli import main
+from sim.engine.engines import get_engine
 from sim.engine.metrics import GLOSSARY, HEADLINE
+from sim.errors import InputError
 from sim.outputs.labels import label
 from sim.outputs.run_report import value_range
 from tests.conftest import BASELINE, ROOT, small_dict
@@ -207,3 +210,21 @@ def test_progress_is_plain_lines_when_not_a_terminal_and_silent_when_quiet(
     quiet = capsys.readouterr()
     assert quiet.err == "", "nothing at all on stderr under --quiet"
     assert quiet.out == f"results written to {tmp_path / 'b'}\n"
+
+
+def test_a_cold_engine_says_it_is_compiling(monkeypatch, capsys) -> None:
+    """A first run spends about half a minute compiling: the command says so (on stderr),
+    unless --quiet; a warm cache says nothing."""
+    monkeypatch.setattr(cli, "needs_compiling", lambda: True)
+    cli._say_if_compiling(cli.build_parser().parse_args(["run", "--reps", "1"]))
+    assert "compiling the simulation engine" in capsys.readouterr().err
+    cli._say_if_compiling(cli.build_parser().parse_args(["run", "--reps", "1", "--quiet"]))
+    cli._say_if_compiling(cli.build_parser().parse_args(["run", "--engine", "des"]))
+    monkeypatch.setattr(cli, "needs_compiling", lambda: False)
+    cli._say_if_compiling(cli.build_parser().parse_args(["run"]))
+    assert capsys.readouterr().err == ""
+
+
+def test_the_retired_engine_is_refused_by_name() -> None:
+    with pytest.raises(InputError, match="retired"):
+        get_engine("mc")

@@ -15,8 +15,8 @@ from numba import njit
 
 from sim.engine.compiled.streams import (
     PURPOSE,
+    key_words,
     make_rng,
-    new_rng,
     philox,
     poisson,
     standard_gamma,
@@ -62,8 +62,9 @@ def test_streams_are_reproducible_and_apart() -> None:
     assert a.min() >= 0.0 and a.max() < 1.0
 
 
-def test_new_rng_splits_the_seed_into_philox_key_words() -> None:
-    ident, blocks, spare = new_rng(2**40 + 5, 9)
+def test_the_seed_is_split_into_philox_key_words() -> None:
+    k0, k1 = key_words(2**40 + 5)
+    ident, blocks, spare = make_rng(k0, k1, 9)
     assert ident.tolist() == [5, 2**8, 9]
     assert blocks.size == len(PURPOSE) and spare.size == 2 * len(PURPOSE)
 

@@ -7,7 +7,7 @@ so every metric censors exactly as the published figures do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -86,6 +86,3 @@ class Records:
         counts = np.bincount(self.rep, minlength=self.n_reps)
         return np.concatenate([[0], np.cumsum(counts)])
 
-
-def draw_fields() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(CaseDraws))

@@ -49,18 +49,16 @@ def philox(c0, c1, c2, c3, k0, k1):
     return c0, c1, c2, c3
 
 
-def new_rng(seed: int, replication: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A replication's streams: (identity: key low, key high, replication; next block of
-    each purpose; a spare uniform of each purpose, then a spare normal of each, NaN where
-    there is none)."""
-    ident = np.array([seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF, replication],
-                     dtype=np.uint32)
-    return ident, np.zeros(len(PURPOSES), np.uint64), np.full(2 * len(PURPOSES), np.nan)
+def key_words(seed: int) -> tuple[np.uint32, np.uint32]:
+    """A run's seed as Philox's two 32-bit key words (low, high): every stream's key."""
+    return np.uint32(seed & 0xFFFFFFFF), np.uint32((seed >> 32) & 0xFFFFFFFF)
 
 
 @njit(cache=True)
 def make_rng(k0, k1, replication):
-    """`new_rng` inside compiled code (the seed already split into its two key words)."""
+    """A replication's streams: (identity: key low, key high, replication; next block of
+    each purpose; a spare uniform of each purpose, then a spare normal of each, NaN where
+    there is none). The seed comes split by `key_words`."""
     ident = np.empty(3, np.uint32)
     ident[0], ident[1], ident[2] = k0, k1, replication
     return ident, np.zeros(len(PURPOSES), np.uint64), np.full(2 * len(PURPOSES), np.nan)

@@ -14,12 +14,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sim.engine.cases import ROUTES
 from sim.engine.compiled.streams import (
     EMPIRICAL,
     EXPONENTIAL,
     FIXED,
     GAMMA,
     LOGNORMAL,
+    key_words,
     sample_many,
 )
 from sim.engine.regimes import Regimes
@@ -99,7 +101,7 @@ def tables_for(scenario: Scenario, timeline: Timeline, regimes: Regimes) -> Tabl
         cps=np.array([[s.cps.charge_share, s.cps.conviction_share] for s in rules]),
         route=np.array([[s.proceedings.route.meeting, s.proceedings.route.hearing]
                         for s in rules]),
-        per_route=np.array([[[getattr(share, r) for r in ("meeting", "hearing", "accelerated")]
+        per_route=np.array([[[getattr(share, r) for r in ROUTES]
                              for share in (s.proceedings.proven, s.proceedings.dismissed_if_proven)]
                             for s in rules]),
         durations=durations,
@@ -122,7 +124,7 @@ def sample(distribution: Distribution, n: int, seed: int = 0) -> np.ndarray:
     values: list[float] = []
     cumulative: list[float] = []
     row = np.array([[_row(distribution, values, cumulative)]])
-    return sample_many(np.uint32(seed & 0xFFFFFFFF), np.uint32(seed >> 32), row,
+    return sample_many(*key_words(seed), row,
                        np.array(values or [0.0]), np.array(cumulative or [1.0]), n)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from sim.engine.bins import CHANNELS
 from sim.engine.cases import CaseDraws, MonthlyCounts
 from sim.engine.compiled import kernel
+from sim.engine.compiled.streams import key_words
 from sim.engine.compiled.tables import Tables, tables_for
 from sim.engine.metrics import Measured, from_bins
 from sim.engine.records import Records
@@ -51,25 +52,20 @@ def threads(workers: int) -> Iterator[None]:
 
 def needs_compiling() -> bool:
     """Whether the kernel has yet to be compiled on this machine (a first run takes about
-    half a minute longer; numba caches the result beside the code or in the user's cache)."""
+    half a minute longer). numba caches beside the code, or, where that folder is read-only,
+    in its own user cache (NUMBA_CACHE_DIR, or ~/.cache/numba): only those are looked in."""
     if kernel.simulate_parallel.signatures:
         return False
-    here = Path(kernel.__file__).parent / "__pycache__"
-    return not any(here.glob("kernel.simulate_parallel-*.nbi")) and not _user_cache()
-
-
-def _user_cache() -> bool:
-    folder = getattr(numba.config, "CACHE_DIR", "") or str(Path.home() / ".cache")
-    return any(Path(folder).rglob("kernel.simulate_parallel-*.nbi"))
+    pattern = "kernel.simulate_parallel-*.nbi"
+    if any((Path(kernel.__file__).parent / "__pycache__").glob(pattern)):
+        return False
+    user = getattr(numba.config, "CACHE_DIR", "") or str(Path.home() / ".cache" / "numba")
+    return not (Path(user).is_dir() and any(Path(user).rglob(pattern)))
 
 
 def tables(scenario: Scenario, timeline: Timeline, regimes: Regimes) -> Tables:
     """The kernel's tables for a run, built once and kept with its regimes."""
     return regimes.cached("compiled.tables", partial(tables_for, scenario, timeline, regimes))
-
-
-def _key(seed: int) -> tuple[np.uint32, np.uint32]:
-    return np.uint32(seed & 0xFFFFFFFF), np.uint32((seed >> 32) & 0xFFFFFFFF)
 
 
 class CompiledEngine:
@@ -88,7 +84,7 @@ class CompiledEngine:
         parallel = (threading.current_thread() is threading.main_thread()
                     and not getattr(_SERIAL, "on", False) and numbers.size > 1)
         run = kernel.simulate_parallel if parallel else kernel.simulate_serial
-        run(tb, *_key(seed), numbers, bins)
+        run(tb, *key_words(seed), numbers, bins)
         return from_bins(bins, numbers, scenario, timeline)
 
 
@@ -98,7 +94,7 @@ def replication_records(scenario: Scenario, timeline: Timeline, seed: int, repli
     (NaN where the case never reached it within the run)."""
     regimes = regimes or Regimes.for_scenario(scenario, timeline)
     tb = tables(scenario, timeline, regimes)
-    counts, (arrival, stream), fates, times = kernel.records(tb, *_key(seed), replication)
+    counts, (arrival, stream), fates, times = kernel.records(tb, *key_words(seed), replication)
     (assess, referred, refer, pool, effort, officer, cps_referred, cps_days, charged, trial,
      convicted, route, proceedings, proven, dismissed) = fates
     draws = CaseDraws(
