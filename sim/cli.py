@@ -35,6 +35,7 @@ from sim.outputs.terminal import (
     goal_seek_table,
     headline_table,
 )
+from sim.serve.server import HOST, PORT, serve
 from sim.studies.calibration.fit import DEFAULT_TARGETS, FIT_REPS, MAX_NFEV, REPORT_REPS, SEED
 from sim.studies.goal_seek import GOAL_KINDS, Goal, Point, SearchLever, lever_name, parse_level
 from sim.studies.sweep.design import load_sweep
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=cmd_validate)
     _add_target_parser(sub)
     _add_brief_parser(sub)
+    _add_serve_parser(sub)
     for command in sub.choices.values():  # dest -> option, to name refused values as typed
         command.set_defaults(flags={a.dest: a.option_strings[-1] for a in command._actions
                                     if a.option_strings and a.dest != "help"})
@@ -207,6 +209,21 @@ def _add_brief_parser(sub) -> None:
     brief.add_argument("--quiet", action="store_true", help="no progress lines")
     _add_uncertainty_options(brief)
     brief.set_defaults(handler=cmd_brief)
+
+
+def _add_serve_parser(sub) -> None:
+    serve = sub.add_parser("serve", help="the what-if page: move a lever, see the paired"
+                           " answer (a local web app)")
+    serve.add_argument("--host", default=HOST, help="address to listen on (default"
+                       f" {HOST}: this machine only)")
+    serve.add_argument("--port", type=int, default=PORT, help=f"port (default {PORT})")
+    serve.add_argument("--open", action="store_true", help="open the page in a browser")
+    serve.set_defaults(handler=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    serve(args.host, args.port, open_browser=args.open)
+    return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ PACKAGE = ROOT / "sim"
 #: top to bottom; a module may import its own layer or any layer below it
 LAYERS = (
     ("sim.cli",),
+    ("sim.serve",),
     ("sim.api",),
     ("sim.outputs",),
     ("sim.studies",),

@@ -15,8 +15,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,26 +241,63 @@ def run_scenario(
     started = _now()
     jobs = [job for group in groups
             for job in _jobs(group, chunk_size, workers if len(groups) == 1 else 1)]
-    if engine == "compiled":  # one process: the kernel spreads each chunk over threads
-        parts = []
-        with threads(workers):
-            for job in jobs:
-                parts.append(run_chunk(*job, seed, engine))
-                if progress:
-                    progress(len(job[-1]))
-    elif workers > 1 and len(jobs) > 1:
-        parts = _in_processes(jobs, seed, engine, workers, progress)
-    else:
-        parts = []
-        for job in jobs:
-            parts.append(run_chunk(*job, seed, engine))
-            if progress:
-                progress(len(job[-1]))
+    parts = _measure_jobs(jobs, seed, engine, workers, progress)
     return RunResult(scenario, Timeline.for_scenario(scenario), engine, reps, seed,
                      Measured.concat(parts), started, _now(), parameters=parameters)
 
 
+class Stopped(Exception):
+    """A staged run told to stop (`run_in_stages`): a newer request replaced it."""
+
+
+def run_in_stages(
+    scenario: Scenario,
+    stages: Sequence[int],
+    seed: int,
+    engine: str = DEFAULT_ENGINE,
+    workers: int | None = None,
+    stop: Callable[[], bool] | None = None,
+    so_far: RunResult | None = None,
+) -> Iterator[RunResult]:
+    """The run so far after each of `stages` (rising replication counts): a first answer
+    soon, then the same run refined. Each result is exactly `run_scenario` with that many
+    replications and the same seed (each replication has its own random streams), so only
+    the new replications are simulated at each stage; `so_far` (this scenario's first
+    replications, same seed) continues an earlier run. `stop` is asked before each chunk;
+    when it says so, `Stopped` is raised. Inputs are checked by `check_run` first."""
+    workers = default_workers(engine) if workers is None else workers
+    started, done, parts = _now(), 0, []
+    if so_far is not None:
+        started, done, parts = so_far.started, so_far.reps, [so_far.measured]
+    for reps in stages:
+        if reps <= done:
+            raise ValueError(f"stages must rise: {list(stages)}")
+        jobs = _jobs(Group(scenario, range(done, reps)), None, workers)
+        parts += _measure_jobs(jobs, seed, engine, workers, stop=stop)
+        done = reps
+        yield RunResult(scenario, Timeline.for_scenario(scenario), engine, reps, seed,
+                        Measured.concat(parts), started, _now())
+
+
 Job = tuple[Scenario, Timeline, Regimes, range]
+
+
+def _measure_jobs(jobs: list[Job], seed: int, engine: str, workers: int,
+                  progress: Callable[[int], None] | None = None,
+                  stop: Callable[[], bool] | None = None) -> list[Measured]:
+    """Every chunk measured, in order: the compiled engine in this process (each chunk over
+    `workers` threads), the DES in `workers` processes (in this one when 1)."""
+    if engine != "compiled" and workers > 1 and len(jobs) > 1 and stop is None:
+        return _in_processes(jobs, seed, engine, workers, progress)
+    parts = []
+    with threads(workers) if engine == "compiled" else nullcontext():
+        for job in jobs:
+            if stop is not None and stop():
+                raise Stopped
+            parts.append(run_chunk(*job, seed, engine))
+            if progress:
+                progress(len(job[-1]))
+    return parts
 
 
 def _jobs(group: Group, chunk_size: int | None, workers: int) -> list[Job]:
@@ -354,7 +392,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["DRAWN_PARAMETERS", "OWN_PARAMETERS", "Group", "RunResult", "check_run",
+__all__ = ["DRAWN_PARAMETERS", "OWN_PARAMETERS", "Group", "RunResult", "Stopped", "check_run",
            "check_run_size", "check_workers", "default_workers", "die_with_parent",
            "parameters_drawn",
-           "plan_chunks", "run_chunk", "run_scenario", "stop_pool"]
+           "plan_chunks", "run_chunk", "run_in_stages", "run_scenario", "stop_pool"]

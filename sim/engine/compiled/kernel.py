@@ -568,14 +568,15 @@ def _one(tb, k0, k1, replication, bins):
          hearing_queued, hearing_start, ended, finalised)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def simulate_parallel(tb, k0, k1, replications, bins):
-    """The bins of many replications, spread over numba's threads (one row each)."""
+    """The bins of many replications, spread over numba's threads (one row each); without
+    the GIL, so a server's other threads go on answering meanwhile."""
     for j in prange(replications.size):
         _one(tb, k0, k1, replications[j], bins[j])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def simulate_serial(tb, k0, k1, replications, bins):
     """As `simulate_parallel`, on the calling thread (inside worker processes and threads)."""
     for j in range(replications.size):

@@ -30,12 +30,29 @@ from sim.model.timeline import Timeline
 
 #: set in worker processes (`single_threaded`): a process pool already uses every core
 _SERIAL = threading.local()
+#: set on a thread that may spread the kernel over numba's threads (`launcher`)
+_LAUNCHER = threading.local()
+#: numba's default thread pool takes one parallel launch at a time: two threads launching
+#: at once abort the process, so every parallel launch holds this lock
+_LAUNCH = threading.Lock()
 
 
 def single_threaded() -> None:
     """Run the kernel on the calling thread only: in worker processes, which already use
     every core between them (and, forked, must not touch the parent's thread pool)."""
     _SERIAL.on = True
+
+
+@contextmanager
+def launcher() -> Iterator[None]:
+    """Let the calling thread, not only the main one, spread the kernel over numba's threads
+    (`ccsim serve` simulates on a thread of its own, so the page stays answered meanwhile).
+    Other non-main threads (sweep pools) keep running the kernel serially."""
+    _LAUNCHER.on = True
+    try:
+        yield
+    finally:
+        _LAUNCHER.on = False
 
 
 @contextmanager
@@ -81,10 +98,13 @@ class CompiledEngine:
         tb = tables(scenario, timeline, regimes)
         numbers = np.arange(replications.start, replications.stop, dtype=np.int64)
         bins = np.zeros((numbers.size, CHANNELS, tb.report_edges.size - 1))
-        parallel = (threading.current_thread() is threading.main_thread()
-                    and not getattr(_SERIAL, "on", False) and numbers.size > 1)
-        run = kernel.simulate_parallel if parallel else kernel.simulate_serial
-        run(tb, *key_words(seed), numbers, bins)
+        launches = (threading.current_thread() is threading.main_thread()
+                    or getattr(_LAUNCHER, "on", False))
+        if launches and not getattr(_SERIAL, "on", False) and numbers.size > 1:
+            with _LAUNCH:
+                kernel.simulate_parallel(tb, *key_words(seed), numbers, bins)
+        else:
+            kernel.simulate_serial(tb, *key_words(seed), numbers, bins)
         return from_bins(bins, numbers, scenario, timeline)
 
 
