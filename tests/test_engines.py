@@ -55,6 +55,21 @@ def _stress(kind: str) -> dict:
         d["proceedings"]["panels"]["staff"] = [
             {"from": "2018-04-01", "value": 12}, {"from": "2021-05-01", "value": 2},
             {"from": "2022-02-01", "value": 20}]
+    elif kind == "shared":  # shared time: cases in hand slow each other, with pace steps
+        iopc = d["pools"]["iopc"]
+        iopc["staff"] = [{"from": "2018-04-01", "value": 8}, {"from": "2021-01-01",
+                                                             "value": 4},
+                         {"from": "2021-07-01", "value": 12}]
+        iopc["cases_per_staff"], iopc["full_pace_caseload"] = 4, 1.5
+        iopc["training_lag_days"] = 45
+        psu = d["pools"]["psu"]
+        psu["cases_per_staff"], psu["full_pace_caseload"] = 5, 3.0
+        psu["staff"] = [{"from": "2018-04-01", "value": 160}, {"from": "2021-06-01",
+                                                              "value": 90}]
+        panels = d["proceedings"]["panels"]
+        panels["full_pace_caseload"] = 4
+        panels["staff"] = [{"from": "2018-04-01", "value": 12}, {"from": "2021-05-01",
+                                                                "value": 3}]
     elif kind == "empirical":  # resampled durations (the kernel's second pass draws them)
         d["assessment"]["time_days"] = {"dist": "empirical", "values": [5, 20, 60],
                                         "weights": [1, 2, 1]}
@@ -68,7 +83,10 @@ def _records(scenario, engine: str, reps: int, seed: int = 7):
     return case_records(engine, scenario, Timeline.for_scenario(scenario), seed, range(reps))
 
 
-@pytest.mark.parametrize("kind", ["baseline", "saturated", "cps", "steps", "empirical"])
+KINDS = ["baseline", "saturated", "cps", "steps", "empirical", "shared"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_kernel_bins_equal_the_bins_of_its_records(kind: str) -> None:
     """The bins the kernel fills while it simulates equal those `metrics.bins_from_records`
     computes from the same replications' records (to rounding in sums of values), so every
@@ -86,7 +104,7 @@ def test_kernel_bins_equal_the_bins_of_its_records(kind: str) -> None:
     assert fused.sum() > 0
 
 
-@pytest.mark.parametrize("kind", ["baseline", "saturated", "cps", "steps", "empirical"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_engines_agree_case_by_case(kind: str) -> None:
     scenario = scenario_from_dict(_stress(kind))
     des, mc = _records(scenario, "des", 2), _records(scenario, "compiled", 2)
@@ -133,7 +151,7 @@ def test_engines_agree_in_distribution_small() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["baseline", "saturated", "cps", "steps"])
+@pytest.mark.parametrize("kind", ["baseline", "saturated", "cps", "steps", "shared"])
 def test_engines_agree_in_distribution(kind: str) -> None:
     assert _agreement(scenario_from_dict(_stress(kind)), reps=40) == []
 

@@ -277,6 +277,11 @@ class Capacity(Frozen):
         default=0.0, le=MAX_DAYS,
         description="days before a new recruit is productive; leavers go at once"
     )
+    full_pace_caseload: PositiveFloat | None = Field(
+        default=None, le=MAX_CASES_PER_STAFF,
+        description="cases each carries at full pace: with more in hand, every case in hand"
+        " slows in proportion (time shared); unset: every case in hand goes at full pace"
+        " (slots only)")
 
     _order = field_validator("staff")(_check_steps)
 
@@ -287,7 +292,20 @@ class Capacity(Frozen):
                 f"staff x cases_per_staff reaches {_max_slots(self):.3g} case slots; at most"
                 f" {MAX_SLOTS:,} (a pool larger than the whole Met)"
             )
+        if self.full_pace_caseload is not None and self.full_pace_caseload > \
+                self.cases_per_staff:
+            raise ValueError(
+                f"full_pace_caseload {self.full_pace_caseload:g} is more than cases_per_staff"
+                f" {self.cases_per_staff:g}: at most as many cases as each carries (or leave"
+                " it out: slots only)")
         return self
+
+    @property
+    def shares_time(self) -> bool:
+        """Whether cases in hand can slow each other (a full-pace caseload below the most
+        each carries); otherwise a pool is slots alone."""
+        return self.full_pace_caseload is not None and \
+            self.full_pace_caseload < self.cases_per_staff
 
 
 class StreamDurations(Frozen):

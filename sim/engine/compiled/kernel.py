@@ -179,6 +179,96 @@ def queue(order, ready, service, start, times, slots, steps, horizon):
         last = begin
 
 
+@njit(inline="always", cache=True)
+def _push(keys, rows, size, key, row):
+    """Add (key, row) to a binary min-heap of keys with their rows beside them."""
+    i = size
+    while i > 0:
+        parent = (i - 1) // 2
+        if keys[parent] <= key:
+            break
+        keys[i], rows[i] = keys[parent], rows[parent]
+        i = parent
+    keys[i], rows[i] = key, row
+
+
+@njit(inline="always", cache=True)
+def _pop(keys, rows, size):
+    """Remove the smallest key (size: the heap's size before)."""
+    size -= 1
+    key, row = keys[size], rows[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and keys[child + 1] < keys[child]:
+            child += 1
+        if keys[child] >= key:
+            break
+        keys[i], rows[i] = keys[child], rows[child]
+        i = child
+    if size > 0:
+        keys[i], rows[i] = key, row
+
+
+@njit(inline="always", cache=True)
+def shared_rate(in_hand, pace):
+    """How fast each case in hand progresses: full pace up to `pace` cases, then the pool's
+    time shared equally among them."""
+    return 1.0 if in_hand <= pace else pace / in_hand
+
+
+@njit(cache=True)
+def shared_queue(order, ready, work, start, end, times, slots, pace, steps, horizon):
+    """Start and end times in a pool whose cases in hand share its time (`shared_rate`),
+    with slots capping the cases in hand and the rest waiting first come, first served, for
+    the cases in `order` (in order of readiness). `done` is the work every case in hand has
+    had since the first (virtual time): a case ends when it has grown by the case's work.
+    Events in time order (on a tie: an end, then a change of capacity, then a case ready);
+    what would happen at or after the horizon is left inf. The DES follows the same steps
+    (`sim.engine.engines.des.SharedPool`)."""
+    most = 1
+    for k in range(steps):
+        most = max(most, slots[k])
+    keys = np.empty(most, np.float64)
+    rows = np.empty(most, np.int64)
+    size = 0
+    now, done = -INF, 0.0
+    n_slots, n_pace = slots[0], pace[0]
+    step, arrived, started = 1, 0, 0
+    while True:
+        t_ready = ready[order[arrived]] if arrived < order.size else INF
+        t_step = times[step] if step < steps else INF
+        t_end = INF
+        if size > 0:
+            rate = shared_rate(size, n_pace)
+            if rate > 0:
+                t_end = now + (keys[0] - done) / rate
+        t_next = min(t_end, t_step, t_ready)
+        if t_next >= horizon:
+            break
+        if size > 0:
+            done = keys[0] if t_next == t_end else done + shared_rate(size, n_pace) * (
+                t_next - now)
+        now = t_next
+        if t_next == t_end:
+            end[rows[0]] = now
+            _pop(keys, rows, size)
+            size -= 1
+        elif t_next == t_step:
+            n_slots, n_pace = slots[step], pace[step]
+            step += 1
+        else:
+            arrived += 1
+        while started < arrived and size < n_slots:
+            i = order[started]
+            start[i] = now
+            _push(keys, rows, size, done + work[i], i)
+            size += 1
+            started += 1
+
+
 # --- one replication -----------------------------------------------------------------------
 
 @njit(cache=True)
@@ -362,6 +452,23 @@ def _empirical_durations(tb, rng, stream, month, pool, route, assess, refer, eff
 
 
 @njit(cache=True)
+def _stage(tb, p, order, ready, work, start, end):
+    """Start and end times of the cases in `order` at capacity-limited stage `p` (a pool,
+    or the panels): slots alone (`queue`, then end = start + work), or shared time."""
+    times, slots, steps = tb.capacity_times[p], tb.capacity_slots[p], tb.capacity_steps[p]
+    if tb.capacity_shared[p]:
+        for j in range(order.size):
+            end[order[j]] = INF  # until it ends within the run
+        shared_queue(order, ready, work, start, end, times, slots, tb.capacity_pace[p],
+                     steps, tb.horizon)
+        return
+    queue(order, ready, work, start, times, slots, steps, tb.horizon)
+    for j in range(order.size):
+        i = order[j]
+        end[i] = start[i] + work[i]
+
+
+@njit(cache=True)
 def _times(tb, arrival, assess, referred, refer, pool, effort, cps_referred, cps_days,
            charged, trial, route, proceedings):
     """Every stage's time (inf: not reached within the run; NaN: not a stage of the case)."""
@@ -392,15 +499,12 @@ def _times(tb, arrival, assess, referred, refer, pool, effort, cps_referred, cps
         rows = np.flatnonzero(pool == p)
         for i in rows:
             queued[i] = ready[i]
-        order = order_by_time(ready, rows, lo)
-        queue(order, ready, effort, start, tb.capacity_times[p], tb.capacity_slots[p],
-              tb.capacity_steps[p], tb.horizon)
+        _stage(tb, p, order_by_time(ready, rows, lo), ready, effort, start, inv_end)
     after = np.empty(n)
     for i in range(n):
         if pool[i] == NO_POOL:
             continue
         inv_start[i] = start[i]
-        inv_end[i] = start[i] + effort[i]
         after[i] = inv_end[i]
         if cps_referred[i]:
             cps_at[i] = inv_end[i] + cps_days[i]
@@ -412,15 +516,15 @@ def _times(tb, arrival, assess, referred, refer, pool, effort, cps_referred, cps
     for i in hearing:
         hearing_queued[i] = after[i]
     panel_start = np.full(n, INF)
-    queue(order_by_time(after, hearing, lo), after, proceedings, panel_start,
-          tb.capacity_times[T.PANELS], tb.capacity_slots[T.PANELS],
-          tb.capacity_steps[T.PANELS], tb.horizon)
+    panel_end = np.full(n, INF)
+    _stage(tb, T.PANELS, order_by_time(after, hearing, lo), after, proceedings, panel_start,
+           panel_end)
     for i in range(n):
         if pool[i] == NO_POOL:
             continue
         if route[i] == HEARING:
             hearing_start[i] = panel_start[i]
-            ended[i] = panel_start[i] + proceedings[i]
+            ended[i] = panel_end[i]
             finalised[i] = ended[i]
         elif route[i] >= 0:
             ended[i] = after[i] + proceedings[i]

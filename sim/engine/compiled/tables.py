@@ -25,7 +25,7 @@ from sim.engine.compiled.streams import (
     sample_many,
 )
 from sim.engine.regimes import Regimes
-from sim.model.capacity import slot_schedule
+from sim.model.capacity import capacity_schedule
 from sim.model.demand import monthly_expected_cases
 from sim.model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal
 from sim.model.scenario import POOLS, STREAMS, Scenario
@@ -65,6 +65,8 @@ class Tables(NamedTuple):
     capacity_times: np.ndarray  # (4, K) from times[k] the pool has slots[k]; padded with inf
     capacity_slots: np.ndarray  # (4, K) int
     capacity_steps: np.ndarray  # (4,) int: the steps of each schedule
+    capacity_pace: np.ndarray  # (4, K) cases in hand at full pace (inf: slots only)
+    capacity_shared: np.ndarray  # (4,) bool: the pool's cases in hand share its time
     report_edges: np.ndarray  # (M + 1,) 0, then each reported month's end
     month_of_day: np.ndarray  # (ceil(horizon),) reported month of each day
     first_report_month: int  # simulated month of the first reported one
@@ -79,7 +81,7 @@ def tables_for(scenario: Scenario, timeline: Timeline, regimes: Regimes) -> Tabl
     values: list[float] = []
     weights: list[float] = []
     durations = np.array([[_row(d, values, weights) for d in _durations(s)] for s in rules])
-    times, slots, steps = _capacity(scenario, timeline)
+    times, slots, steps, pace, shared = _capacity(scenario, timeline)
     report_edges = np.concatenate([[0.0], timeline.report_month_ends])
     days = np.arange(math.ceil(report_edges[-1]))
     workday_first, workday_cumulative = timeline.working_day_table
@@ -109,6 +111,7 @@ def tables_for(scenario: Scenario, timeline: Timeline, regimes: Regimes) -> Tabl
         empirical_values=np.array(values or [0.0]),
         empirical_cumulative=np.array(weights or [1.0]),
         capacity_times=times, capacity_slots=slots, capacity_steps=steps,
+        capacity_pace=pace, capacity_shared=shared,
         report_edges=report_edges,
         month_of_day=np.searchsorted(report_edges, days, side="right").astype(np.int64) - 1,
         first_report_month=len(timeline.month_starts) - len(timeline.report_months),
@@ -164,12 +167,15 @@ def _outcomes(shares) -> list[float]:
 
 
 def _capacity(scenario: Scenario, timeline: Timeline) -> tuple[np.ndarray, np.ndarray,
+                                                                 np.ndarray, np.ndarray,
                                                                  np.ndarray]:
-    schedules = [slot_schedule(getattr(scenario.pools, p), timeline) for p in POOLS]
-    schedules.append(slot_schedule(scenario.proceedings.panels, timeline))
-    width = max(len(t) for t, _ in schedules)
+    capacities = [*(getattr(scenario.pools, p) for p in POOLS), scenario.proceedings.panels]
+    schedules = [capacity_schedule(c, timeline) for c in capacities]
+    width = max(len(t) for t, _, _ in schedules)
     times = np.full((len(schedules), width), np.inf)
     slots = np.zeros((len(schedules), width), dtype=np.int64)
-    for k, (t, n) in enumerate(schedules):
-        times[k, :len(t)], slots[k, :len(n)] = t, n
-    return times, slots, np.array([len(t) for t, _ in schedules], dtype=np.int64)
+    pace = np.full((len(schedules), width), np.inf)
+    for k, (t, n, q) in enumerate(schedules):
+        times[k, :len(t)], slots[k, :len(n)], pace[k, :len(q)] = t, n, q
+    return (times, slots, np.array([len(t) for t, _, _ in schedules], dtype=np.int64), pace,
+            np.array([c.shares_time for c in capacities]))

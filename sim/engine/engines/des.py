@@ -9,7 +9,9 @@ makes (`draw_replication`), so the two can be compared case by case.
 
 from __future__ import annotations
 
+import heapq
 import itertools
+import math
 from collections import deque
 
 import numpy as np
@@ -20,7 +22,7 @@ from sim.engine.engines.compiled import draw_replication
 from sim.engine.metrics import Measured, measure
 from sim.engine.records import Records
 from sim.engine.regimes import Regimes
-from sim.model.capacity import slot_schedule
+from sim.model.capacity import capacity_schedule
 from sim.model.scenario import Capacity, Scenario
 from sim.model.timeline import Timeline
 
@@ -84,6 +86,93 @@ class SlotPool:
                 yield self.env.timeout(t - self.env.now)
             self._resize(int(n))
 
+    def work(self, slot: int, duration: float):
+        """Hold the slot for the case's work (use with `yield from`)."""
+        yield self.env.timeout(duration)
+        self.release(slot)
+
+
+class SharedPool:
+    """Cases in hand share the pool's time (`sim.model.capacity`): each goes at full pace
+    while at most `pace` cases are in hand, at pace / n of it with n more; slots cap the
+    cases in hand, the rest wait first come, first served.
+
+    `done` is the work every case in hand has had since the first (virtual time): each event
+    (a case ready, a case's end, a change of capacity) first brings it up to now at the rate
+    in force since the last, and a case ends when it has grown by the case's work. A clock
+    process sleeps until the next end or change, and is woken when a case arrives. The
+    compiled kernel takes the same steps (`sim.engine.compiled.kernel.shared_queue`).
+    """
+
+    def __init__(self, env: simpy.Environment, times: np.ndarray, slots: np.ndarray,
+                 pace: np.ndarray) -> None:
+        self.env = env
+        self.slots, self.pace = int(slots[0]), float(pace[0])
+        self.done, self.since = 0.0, env.now
+        self.in_hand: list[tuple[float, int, simpy.Event]] = []  # (done at its end, n, end)
+        self.waiting: deque[tuple[simpy.Event, float]] = deque()
+        self._order = itertools.count()
+        self.wake = env.event()
+        env.process(self._clock(times[1:], slots[1:], pace[1:]))
+
+    def rate(self) -> float:
+        """How fast each case in hand progresses now."""
+        n = len(self.in_hand)
+        return 1.0 if n <= self.pace else self.pace / n
+
+    def request(self, work: float) -> simpy.Event:
+        """An event that fires, with the case's end event, once the case is in hand."""
+        self._catch_up()
+        event = self.env.event()
+        self.waiting.append((event, work))
+        self._dispatch()
+        if not self.wake.triggered:
+            self.wake.succeed()  # the clock's next end has moved
+        return event
+
+    def work(self, end: simpy.Event, duration: float):
+        """Wait for the case's end (use with `yield from`)."""
+        yield end
+
+    def _catch_up(self) -> None:
+        if self.in_hand:
+            self.done += self.rate() * (self.env.now - self.since)
+        self.since = self.env.now
+
+    def _dispatch(self) -> None:
+        while self.waiting and len(self.in_hand) < self.slots:
+            event, work = self.waiting.popleft()
+            end = self.env.event()
+            heapq.heappush(self.in_hand, (self.done + work, next(self._order), end))
+            event.succeed(end)
+
+    def _clock(self, times: np.ndarray, slots: np.ndarray, pace: np.ndarray):
+        k = 0
+        while True:
+            self.wake = self.env.event()
+            t_step = float(times[k]) if k < len(times) else math.inf
+            rate = self.rate()
+            to_end = ((self.in_hand[0][0] - self.done) / rate if self.in_hand and rate > 0
+                      else math.inf)
+            if self.env.now + to_end <= t_step and to_end < math.inf:
+                ending = self.env.timeout(to_end, value="end")
+            elif t_step < math.inf:
+                ending = self.env.timeout(t_step - self.env.now, value="step")
+            else:
+                ending = None
+            fired = yield (self.wake | ending) if ending is not None else self.wake
+            if ending is None or ending not in fired:
+                continue  # a case arrived: the next end is computed again
+            if ending.value == "end":
+                self.done, _, end = heapq.heappop(self.in_hand)
+                self.since = self.env.now
+                end.succeed()
+            else:
+                self._catch_up()
+                self.slots, self.pace = int(slots[k]), float(pace[k])
+                k += 1
+            self._dispatch()
+
 
 class DesEngine:
     """Runs replications one at a time with SimPy."""
@@ -110,8 +199,11 @@ class DesEngine:
     def _replicate(self, scenario, timeline, d: CaseDraws, rec: Records, row0: int) -> None:
         env = simpy.Environment(initial_time=-timeline.warmup_days)
 
-        def pool_of(capacity: Capacity) -> SlotPool:
-            return SlotPool(env, *slot_schedule(capacity, timeline))
+        def pool_of(capacity: Capacity) -> SlotPool | SharedPool:
+            times, slots, pace = capacity_schedule(capacity, timeline)
+            if capacity.shares_time:
+                return SharedPool(env, times, slots, pace)
+            return SlotPool(env, times, slots)
 
         pools = {code: pool_of(getattr(scenario.pools, p)) for p, code in POOL_CODE.items()}
         panels = pool_of(scenario.proceedings.panels)
@@ -132,8 +224,7 @@ class DesEngine:
             t["inv_queued"][row] = env.now
             slot = yield pool.request(d.effort_days[i])
             t["inv_start"][row] = env.now
-            yield env.timeout(d.effort_days[i])
-            pool.release(slot)
+            yield from pool.work(slot, d.effort_days[i])
             t["inv_end"][row] = env.now
             if d.cps_referred[i]:
                 yield env.timeout(d.cps_days[i])
@@ -145,8 +236,7 @@ class DesEngine:
                 t["hearing_queued"][row] = env.now
                 slot = yield panels.request(d.proceedings_days[i])
                 t["hearing_start"][row] = env.now
-                yield env.timeout(d.proceedings_days[i])
-                panels.release(slot)
+                yield from panels.work(slot, d.proceedings_days[i])
                 t["proceedings_end"][row] = env.now
             elif d.route[i] >= 0:  # a meeting or accelerated hearing: no panel queue
                 yield env.timeout(d.proceedings_days[i])
