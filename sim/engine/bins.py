@@ -22,8 +22,10 @@ FLOWS = ("iopc.referrals", "iopc.independent", *(f"{p}.completed" for p in POOLS
          "cps.decisions", "cps.charged", "meetings.held", "hearings.held", "accelerated.held",
          "officers.dismissed")
 MEANS = (*(f"{p}.wait_days" for p in POOLS),
-         *(f"{p}.{s}.duration_wd" for p in ("dps", "psu") for s in STREAMS),
-         "iopc.duration_wd", "iopc.within_12m", "iopc.over_18m", "proceedings.proven",
+         *(f"{p}.{s}.duration_wd" for p in POOLS for s in STREAMS),
+         "iopc.duration_wd", "iopc.within_12m", "iopc.over_18m",
+         "iopc.complaints.within_12m_of_receipt", "iopc.complaints.over_18m_of_receipt",
+         "proceedings.proven",
          "hearings.wait_days")
 STOCKS = (*(f"{p}.open" for p in POOLS), *(f"{p}.open_over_12m" for p in POOLS),
           "hearings.awaiting", "officers.suspended", "officers.restricted")
@@ -53,10 +55,12 @@ F_CHARGED = CHANNEL["flow:cps.charged"]
 F_HELD = CHANNEL["flow:meetings.held"]  # + route code
 F_DISMISSED = CHANNEL["flow:officers.dismissed"]
 M_WAIT = CHANNEL["count:iopc.wait_days"]  # + 2 x pool code; the sum follows each count
-M_DURATION = CHANNEL["count:dps.complaints.duration_wd"]  # + 2 x (2 x (pool - DPS) + stream)
+M_DURATION = CHANNEL["count:iopc.complaints.duration_wd"]  # + 2 x (2 x pool + stream)
 M_IOPC_DURATION = CHANNEL["count:iopc.duration_wd"]
 M_WITHIN_12M = CHANNEL["count:iopc.within_12m"]
 M_OVER_18M = CHANNEL["count:iopc.over_18m"]
+M_RECEIPT_12M = CHANNEL["count:iopc.complaints.within_12m_of_receipt"]
+M_RECEIPT_18M = CHANNEL["count:iopc.complaints.over_18m_of_receipt"]
 M_PROVEN = CHANNEL["count:proceedings.proven"]
 M_HEARING_WAIT = CHANNEL["count:hearings.wait_days"]
 S_OPEN = CHANNEL["stock:iopc.open"]  # + pool code

@@ -102,6 +102,20 @@ for _pool in ("dps", "psu", "met"):
     for _stream in STREAMS:
         GLOSSARY[f"{_pool}.{_stream}.duration_wd.mean"] = (
             f"As {_pool}.duration_wd.mean, {_stream} cases only (Met tables 7 and 8).")
+GLOSSARY["iopc.complaints.duration_wd.mean"] = (
+    "Mean working days from receipt to finalisation of IOPC-investigated complaint cases"
+    " finalised in the period: the Met bulletin's measure (S-30 gives it for allegations in"
+    " those cases; with no published link between a case's allegations and its length, the"
+    " case mean is its expected value), not the IOPC's own (iopc.duration_wd.mean).")
+GLOSSARY["iopc.conduct.duration_wd.mean"] = (
+    "As iopc.complaints.duration_wd.mean, conduct cases only (no published counterpart).")
+GLOSSARY["iopc.complaints.within_12m_of_receipt.share"] = (
+    "Share of IOPC investigations of complaint cases completed in the period that ended at"
+    " most 12 months (365 days) after the case was received (S-32's measure; the IOPC's own,"
+    " iopc.within_12m.share, counts from its decision to investigate).")
+GLOSSARY["iopc.complaints.over_18m_of_receipt.share"] = (
+    "As iopc.complaints.within_12m_of_receipt.share, the share that ended more than 18 months"
+    " (547 days) after receipt.")
 
 MONTHLY_GLOSSARY = {
     "complaints.cases": "complaint cases received in the month",
@@ -226,6 +240,12 @@ def from_bins(bins: np.ndarray, replications: np.ndarray, scenario: Scenario,
     mean_of("iopc.duration_wd.mean", "iopc.duration_wd")
     mean_of("iopc.within_12m.share", "iopc.within_12m")
     mean_of("iopc.over_18m.share", "iopc.over_18m")
+    for s in STREAMS:  # the Met bulletin's measure (S-30), beside the IOPC's own above
+        mean_of(f"iopc.{s}.duration_wd.mean", f"iopc.{s}.duration_wd")
+    mean_of("iopc.complaints.within_12m_of_receipt.share",
+            "iopc.complaints.within_12m_of_receipt")
+    mean_of("iopc.complaints.over_18m_of_receipt.share",
+            "iopc.complaints.over_18m_of_receipt")
     flow("cps.decisions_per_year", channel("flow", "cps.decisions"))
     flow("cps.charged_per_year", channel("flow", "cps.charged"))
     for name in ("meetings", "hearings", "accelerated"):
@@ -315,16 +335,21 @@ def bins_from_records(records: Records, timeline: Timeline) -> np.ndarray:
         bins[:, c, -1] = np.bincount(r.rep[still_open], minlength=R)
         bins[:, c + 1, -1] = np.bincount(r.rep[still_open],
                                          weights=(p.horizon - r.arrival)[still_open], minlength=R)
-        if name != "iopc":
-            for s, stream_name in enumerate(STREAMS):
-                mean(f"{name}.{stream_name}.duration_wd", r.finalised,
-                     in_pool & (r.stream == s), wd_receipt)
+        for s, stream_name in enumerate(STREAMS):
+            mean(f"{name}.{stream_name}.duration_wd", r.finalised, in_pool & (r.stream == s),
+                 wd_receipt)
     iopc = r.pool == IOPC
     length = r.inv_end - r.inv_queued
     wd_iopc = timeline.working_days(np.nan_to_num(r.inv_queued), np.nan_to_num(r.inv_end))
     mean("iopc.duration_wd", r.inv_end, iopc, wd_iopc)
     mean("iopc.within_12m", r.inv_end, iopc, (length <= TWELVE_MONTHS_DAYS) * 1.0)
     mean("iopc.over_18m", r.inv_end, iopc, (length > EIGHTEEN_MONTHS_DAYS) * 1.0)
+    since = r.inv_end - r.arrival
+    complaint = iopc & (r.stream == 0)
+    mean("iopc.complaints.within_12m_of_receipt", r.inv_end, complaint,
+         (since <= TWELVE_MONTHS_DAYS) * 1.0)
+    mean("iopc.complaints.over_18m_of_receipt", r.inv_end, complaint,
+         (since > EIGHTEEN_MONTHS_DAYS) * 1.0)
     everyone = np.ones(r.rep.size, dtype=bool)
     add("cps.decisions", r.cps_decided, everyone)
     add("cps.charged", r.trial_end, everyone)

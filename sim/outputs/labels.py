@@ -100,6 +100,10 @@ _WHOLE = {
     "iopc.within_12m.share": ("IOPC investigations finished within 12 months", "share",
                               "higher"),
     "iopc.over_18m.share": ("IOPC investigations taking over 18 months", "share", "lower"),
+    "iopc.complaints.within_12m_of_receipt.share": (
+        "IOPC complaint investigations ended within 12 months of receipt", "share", "higher"),
+    "iopc.complaints.over_18m_of_receipt.share": (
+        "IOPC complaint investigations ended over 18 months after receipt", "share", "lower"),
     "hearings.wait_days.mean": ("mean wait for a hearing panel", "days", "lower"),
     "hearings.awaiting.end": ("cases awaiting a misconduct hearing", "cases", "lower"),
     "officers.suspended.mean": ("officers suspended (average)", "officers", "lower"),

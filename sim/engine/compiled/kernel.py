@@ -615,8 +615,8 @@ def _bin(tb, bins, cases, allegations, arrival, stream, pool, officer, referred,
             if _seen(queued[i], h) and not _seen(inv_end[i], h):
                 bins[B.A_AGE + 2 * p, bins.shape[1] - 1] += 1.0
                 bins[B.A_AGE + 2 * p + 1, bins.shape[1] - 1] += h - arrival[i]
-            if p != IOPC and _seen(finalised[i], h):
-                _add(bins, B.M_DURATION + 2 * (2 * (p - DPS) + stream[i]), mod, h, finalised[i],
+            if _seen(finalised[i], h):
+                _add(bins, B.M_DURATION + 2 * (2 * p + stream[i]), mod, h, finalised[i],
                      _workdays(cum, wfirst, arrival[i], finalised[i]))
             if p == IOPC and _seen(inv_end[i], h):
                 length = inv_end[i] - queued[i]
@@ -625,6 +625,12 @@ def _bin(tb, bins, cases, allegations, arrival, stream, pool, officer, referred,
                 within, over_18 = length <= TWELVE_MONTHS, length > EIGHTEEN_MONTHS
                 _add(bins, B.M_WITHIN_12M, mod, h, inv_end[i], 1.0 if within else 0.0)
                 _add(bins, B.M_OVER_18M, mod, h, inv_end[i], 1.0 if over_18 else 0.0)
+                if stream[i] == 0:  # complaint cases, from receipt (the Met bulletin's)
+                    since = inv_end[i] - arrival[i]
+                    _add(bins, B.M_RECEIPT_12M, mod, h, inv_end[i],
+                         1.0 if since <= TWELVE_MONTHS else 0.0)
+                    _add(bins, B.M_RECEIPT_18M, mod, h, inv_end[i],
+                         1.0 if since > EIGHTEEN_MONTHS else 0.0)
             if officer[i] != NOT_HELD:
                 held = officer[i] - SUSPENDED  # 0 suspended, 1 restricted
                 _stock(bins, B.S_SUSPENDED + held, mod, h, assessed[i], finalised[i])
