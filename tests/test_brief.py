@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -118,6 +119,23 @@ def test_the_headline_quotes_numbers_with_intervals(small_brief_dir: Path) -> No
     assert "IOPC investigations would be open over 12 months at 31 March 2023" in headline
     assert "in 80% of futures" in headline and "(question 2)" in headline
     assert len(re.findall(r"\d", headline)) > 10
+
+
+def test_what_the_headline_rests_on_is_said_beside_it(small_brief_dir: Path) -> None:
+    """The standard: an assumption that alone makes the headline's effect is said in the
+    headline's vicinity. The shipped brief's caveats follow the headline in the Markdown and
+    HTML, and are in brief.json."""
+    caveats = load_brief_config(default_brief_path()).caveats
+    assert any("90% busy" in c for c in caveats) and any("S-32" in c for c in caveats)
+    lines = (small_brief_dir / "brief.md").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("> **"))
+    after = "\n".join(lines[at + 1: at + 8])
+    assert "What this answer rests on:" in after
+    assert all(f"- {' '.join(c.split())}" in after for c in caveats)
+    html = (small_brief_dir / "brief.html").read_text()
+    assert html.index("What this answer rests on:") < html.index("Forecasts from ccsim")
+    record = json.loads((small_brief_dir / "brief.json").read_text())
+    assert record["caveats"] == [" ".join(c.split()) for c in caveats]
 
 
 def test_the_shipped_default_question_is_the_expected_wait_and_the_probability_second() -> None:

@@ -34,8 +34,11 @@ from sim.model.fields import get_path
 from sim.model.scenario import load_scenario
 from tests.conftest import BASELINE, ROOT
 
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
-NAMES = {path.stem for path in SCENARIOS}
+#: the options, and the sensitivities (`scenarios/sensitivity/`) that change an assumption
+SCENARIOS = [*sorted((ROOT / "scenarios").glob("*.yaml")),
+             *sorted((ROOT / "scenarios" / "sensitivity").glob("*.yaml"))]
+PATHS = {path.stem: path for path in SCENARIOS}
+NAMES = set(PATHS)
 #: scenarios whose point is a different demand: the police uplift and its variants, and the
 #: published history from April 2022 (`met_2022_surge`)
 DEMAND_VARIANTS = ("police_uplift", "police_uplift_low", "police_uplift_high",
@@ -218,7 +221,7 @@ def test_the_counterfactual_shares_the_options_demand(path: Path) -> None:
     option = load_scenario(path)
     base_name = re.match(r"\s*`([^`]+)`", header(path).partition("Compare with:")[2])
     assert base_name
-    base = load_scenario(ROOT / "scenarios" / f"{base_name[1]}.yaml")
+    base = load_scenario(PATHS[base_name[1]])
     if path.stem in DEMAND_VARIANTS:
         return  # changes of demand: that is their point
     assert option.to_dict()["demand"] == base.to_dict()["demand"], (

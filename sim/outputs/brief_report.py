@@ -259,8 +259,16 @@ def _headline_more(t: GoalSeekResult, number: int) -> str:
 
 
 def headline_text(brief: BriefResult) -> str:
-    """The brief's headline sentence (for the terminal)."""
-    return headline(brief, _Numbers(brief))
+    """The brief's headline sentence, then what it rests on (for the terminal)."""
+    return "\n".join([headline(brief, _Numbers(brief)),
+                      *(f"  rests on: {' '.join(c.split())}" for c in brief.config.caveats)])
+
+
+def caveat_blocks(brief: BriefResult) -> list[Block]:
+    """The brief file's caveats, right under the headline: an assumption that alone makes
+    the headline's effect is said where the headline is read, not only in the table."""
+    caveats = [" ".join(c.split()) for c in brief.config.caveats]
+    return [("p", "What this answer rests on:"), ("list", caveats)] if caveats else []
 
 
 def _question_metrics(brief: BriefResult) -> list[str]:
@@ -496,6 +504,7 @@ def brief_blocks(brief: BriefResult, charts: dict[str, Path],
     blocks: list[Block] = [
         ("h1", c.title),
         ("headline", headline(brief, n)),
+        *caveat_blocks(brief),
         ("p", f"Forecasts from ccsim {__version__}: {brief.reps} replications of each"
          f" option, engine {brief.engine}, seed {brief.seed}; ranges show 90% of simulated"
          " futures under the stated assumptions, not the uncertainty in those assumptions. "
@@ -557,7 +566,9 @@ def write_brief(brief: BriefResult, out_dir: Path, config_path: Path | None = No
         brief.comparison.table().to_csv(staging / "options.csv", index=False,
                                         float_format="%.6g")
         record: dict[str, Any] = {"provenance": brief_provenance(brief, config_path),
-                                  "headline": headline_text(brief)}
+                                  "headline": headline(brief, _Numbers(brief)),
+                                  "caveats": [" ".join(c.split())
+                                              for c in brief.config.caveats]}
         if brief.questions():
             pd.DataFrame([{"question": i, "goal": t.target.kind, "metric": t.target.metric,
                            "target_value": t.target_value, **vars(p)}

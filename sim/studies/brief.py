@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -115,6 +115,10 @@ class BriefConfig(Frozen):
     cost_per_investigator_year_gbp: float = Field(gt=0, allow_inf_nan=False)
     cost_per_investigator_note: str = ""
     assumptions: list[Assumption] = Field(default_factory=list)
+    #: what the headline rests on, said beside it: assumptions that alone produce (or remove)
+    #: its effect, with the sensitivity that shows how much
+    caveats: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
+        default_factory=list, max_length=20)
     figures: str | None = None
 
 
