@@ -15,7 +15,7 @@ import yaml
 
 import sim.api
 from sim.cli import main
-from sim.model.scenario import scenario_from_dict
+from sim.model.scenario import load_scenario, scenario_from_dict
 from sim.studies.calibration import fit as cal
 from sim.studies.calibration.targets import (
     Target,
@@ -83,9 +83,10 @@ def test_until_selects_the_earlier_targets() -> None:
         "post-2020 parameters have no target there (they carry the pre-2020 estimate)")
 
 
-def test_regime_change_is_in_the_variant_only() -> None:
-    """The variant takes the pre-2020 values and a lever from February 2020 restores the
-    post-2020 ones; the baseline keeps the post-2020 values and gets no lever."""
+def test_the_regime_change_is_an_earlier_rule_in_the_variant_and_the_baseline() -> None:
+    """The fields take the post-2020 values and the earlier rule until February 2020 the
+    pre-2020 ones, in the calibration variant and the baseline alike (so the baseline's
+    warm-up runs the old rules for the cases received under them)."""
     targets = load_targets(cal.DEFAULT_TARGETS)
     problem = cal.Problem(cal.base_scenario(), cal.PARAMS, targets, targets, reps=1)
     theta = np.array([p.initial for p in cal.PARAMS])
@@ -93,21 +94,32 @@ def test_regime_change_is_in_the_variant_only() -> None:
     theta[names.index("psu_effort_complaints")] = 200.0
     theta[names.index("pre2020_psu_effort_complaints")] = 120.0
     path = "pools.psu.investigation_days.complaints.mean"
-    variant = problem.scenario(theta)
-    assert variant.pools.psu.investigation_days.complaints.mean == 120.0
-    (lever,) = variant.levers
-    assert str(lever.from_) == "2020-02-01" and lever.set[path] == 200.0
-    assert "proceedings.case_to_answer.psu" in lever.set, "case to answer changes with it"
-    assert "proceedings.proven.meeting" not in lever.set, (
-        "proven shares are pooled: proceedings in both years were of pre-2020 cases")
-    baseline = problem.scenario(theta, variant=False)
-    assert not baseline.levers
-    assert baseline.pools.psu.investigation_days.complaints.mean == 200.0
+    for scenario in (problem.scenario(theta), problem.scenario(theta, variant=False)):
+        assert scenario.pools.psu.investigation_days.complaints.mean == 200.0
+        assert not scenario.levers
+        (rule,) = scenario.earlier_rules
+        assert rule.name == cal.BEFORE_2020
+        assert str(rule.until) == "2020-02-01" and rule.set[path] == 120.0
+        assert "proceedings.case_to_answer.psu" in rule.set, "case to answer changes with it"
+        assert "proceedings.proven.meeting" not in rule.set, (
+            "proven shares are pooled: proceedings in both years were of pre-2020 cases")
     assert all(not cal.is_pre2020(k) for k, _ in _leaves(yaml.safe_load(
         (SHIPPED / "fitted.yaml").read_text()))), "pre2020: values stay out of the overlay"
     assert cal.twins(cal.PARAMS) and all(
         cal.PARAMS[j].name == "pre2020_" + cal.PARAMS[i].name
         for i, j in cal.twins(cal.PARAMS).items())
+
+
+def test_the_baselines_earlier_rule_holds_the_shipped_pre2020_estimates() -> None:
+    """The baseline's rule for cases received before the 2020 regulations carries the fit's
+    `pre2020:` estimates (calibration/parameters.csv, as rounded there), and nothing else."""
+    params = pd.read_csv(SHIPPED / "parameters.csv")
+    pre = params[params.parameter.str.startswith("pre2020_")]
+    expected = {paths.split(" x ")[0].removeprefix(cal.PRE2020): estimate
+                for paths, estimate in zip(pre.paths, pre.estimate, strict=True)}
+    (rule,) = load_scenario(BASELINE).earlier_rules
+    assert rule.name == cal.BEFORE_2020 and str(rule.until) == "2020-02-01"
+    assert rule.set == pytest.approx(expected, rel=1e-9)
 
 
 def test_derived_shares_sum_to_one() -> None:

@@ -7,6 +7,7 @@ as a complete, validated scenario, and every case is drawn under its arrival mon
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,18 +36,27 @@ class Regimes:
     @classmethod
     def for_scenario(cls, scenario: Scenario, timeline: Timeline) -> Regimes:
         months = len(timeline.month_edges) - 1
-        if not scenario.levers:
+        if not scenario.levers and not scenario.earlier_rules:
             return cls([scenario], np.zeros(months, dtype=np.int64))
         base = scenario.to_dict()
-        starts = [timeline.month_starts.index(lv.from_) if lv.from_ in timeline.month_starts
-                  else (0 if lv.from_ < timeline.month_starts[0] else months)
+
+        def month(day: dt.date) -> int:
+            """The simulated month a date begins (0 before the first, `months` after)."""
+            if day in timeline.month_starts:
+                return timeline.month_starts.index(day)
+            return 0 if day < timeline.month_starts[0] else months
+
+        # earlier rules are levers on from the first month until their date, applied first
+        spans: list[tuple[int, int, int | None]] = [(0, 0, month(r.until))
+                                                     for r in scenario.earlier_rules]
+        spans += [(month(lv.from_), lv.ramp_months, None if lv.until is None else month(lv.until))
                   for lv in scenario.levers]
-        keys = [tuple(lever_fraction(s, lv.ramp_months, m)
-                      for s, lv in zip(starts, scenario.levers, strict=True))
+        keys = [tuple(lever_fraction(s, ramp, m, end) for s, ramp, end in spans)
                 for m in range(months)]
         distinct = sorted(set(keys), key=keys.index)
         index = {k: i for i, k in enumerate(distinct)}
-        regimes = [scenario.with_changes(lever_changes(base, base["levers"], k),
+        changes = [*base["earlier_rules"], *base["levers"]]
+        regimes = [scenario.with_changes(lever_changes(base, changes, k),
                                          source=f"{scenario.name} (levers at {k})")
                    for k in distinct]
         return cls(regimes, np.array([index[k] for k in keys], dtype=np.int64))

@@ -1,8 +1,10 @@
 """Policy levers: dated, optionally ramped changes to how cases are handled.
 
-A lever sets scenario fields from a date, e.g. faster CPS decisions from April 2022 ramped
-over six months. Levers act on *cases received* from their date (a case keeps the rules in
-force when it arrived); capacities and demand already change by their own dated steps.
+A lever sets scenario fields from a date (and until another, if it says), e.g. faster CPS
+decisions from April 2022 ramped over six months. Earlier rules (`earlier_rules`) set them
+for cases received before a date: the past's regimes, which the warm-up runs. Both act on
+*cases received* in their months (a case keeps the rules in force when it arrived);
+capacities and demand already change by their own dated steps.
 Ramps move numbers linearly, month by month, reaching the new value in the ramp's last month.
 
 The months of a run fall into a few *regimes* (distinct sets of lever fractions); each regime
@@ -69,10 +71,12 @@ def blend(old: Any, new: Any, f: float, path: str = "") -> Any:
                     " use ramp_months: 0")
 
 
-def lever_fraction(lever_month: int, ramp_months: int, month: int) -> float:
-    """How far a lever has moved by simulated month `month` (0 before, 1 when complete)."""
+def lever_fraction(lever_month: int, ramp_months: int, month: int,
+                   end_month: int | None = None) -> float:
+    """How far a lever has moved by simulated month `month` (0 before, 1 when complete, 0
+    again from `end_month`, when the scenario's own values return at once)."""
     k = month - lever_month
-    if k < 0:
+    if k < 0 or (end_month is not None and month >= end_month):
         return 0.0
     return 1.0 if ramp_months == 0 else min(1.0, (k + 1) / ramp_months)
 
@@ -83,7 +87,7 @@ def lever_changes(base: dict[str, Any], levers: list[dict[str, Any]],
     the scenario data `base`, with no levers left (the result is one regime's rules). Set in
     order: a later lever blends from the value an earlier one set."""
     work = copy.deepcopy(base)
-    changes: list[tuple[str, Any]] = [("levers", [])]
+    changes: list[tuple[str, Any]] = [("levers", []), ("earlier_rules", [])]
     for lever, f in zip(levers, fractions, strict=True):
         if f <= 0:
             continue

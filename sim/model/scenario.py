@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -387,23 +387,52 @@ class Officers(Frozen):
         return self
 
 
-class Lever(Frozen):
-    """Scenario fields set for cases received from a date (see sim/model/levers.py)."""
+def _first_of_month(what: str) -> Callable[[dt.date], dt.date]:
+    def check(day: dt.date) -> dt.date:
+        if day.day != 1:
+            raise ValueError(f"{what} on the first day of a month, got {day}")
+        return day
+    return check
 
-    name: Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_printable),
-                    AfterValidator(_one_line)] = ""
-    from_: Date = Field(alias="from", description="first day of a month")
+
+LeverName = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_printable),
+                      AfterValidator(_one_line)]
+FieldChanges = Annotated[
+    dict[Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)], Any],
+    Field(min_length=1, description="dotted field path: new value")]
+
+
+class Lever(Frozen):
+    """Scenario fields set for cases received from a date, and until another if given (see
+    sim/model/levers.py)."""
+
+    name: LeverName = ""
+    from_: Annotated[Date, AfterValidator(_first_of_month("a lever starts"))] = Field(
+        alias="from", description="first day of a month")
+    until: Annotated[Date, AfterValidator(_first_of_month("a lever ends"))] | None = Field(
+        default=None, description="first day of the month from which cases are received"
+        " under the scenario's own values again (none: the lever stays)")
     ramp_months: Whole = Field(default=0, ge=0, le=120,
                                description="months to reach the new values linearly")
-    set: dict[Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)], Any] = Field(
-        min_length=1, description="dotted field path: new value")
+    set: FieldChanges
 
-    @field_validator("from_")
-    @classmethod
-    def _first_of_month(cls, day: dt.date) -> dt.date:
-        if day.day != 1:
-            raise ValueError(f"a lever starts on the first day of a month, got {day}")
-        return day
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> Lever:
+        if self.until is not None and self.until <= self.from_:
+            raise ValueError(f"until ({self.until}) must be after from ({self.from_})")
+        return self
+
+
+class EarlierRules(Frozen):
+    """Case-handling values for cases received before a date: the rules of the past, so
+    that a warm-up runs them and the first reported month holds the stocks they left (the
+    scenario's own fields are the rules from `until`). History, not a policy option: kept
+    apart from `levers`, so a scenario that lists its own levers keeps its parent's past."""
+
+    name: LeverName = ""
+    until: Annotated[Date, AfterValidator(_first_of_month("earlier rules end"))] = Field(
+        description="first day of the month from which the scenario's own values apply")
+    set: FieldChanges
 
 
 class Scenario(Frozen):
@@ -424,6 +453,9 @@ class Scenario(Frozen):
     cps: Cps
     proceedings: Proceedings
     officers: Officers
+    earlier_rules: list[EarlierRules] = Field(
+        default_factory=list, max_length=MAX_LEVERS,
+        description="case handling for cases received before a date (the past's regimes)")
     levers: list[Lever] = Field(default_factory=list, max_length=MAX_LEVERS,
                                 description="dated changes to case handling (policy options)")
 
@@ -462,24 +494,34 @@ class Scenario(Frozen):
 
     @model_validator(mode="after")
     def _levers_apply(self) -> Scenario:
-        """Each lever names case-handling fields, and the scenario stays valid under it."""
-        if not self.levers:
+        """Each lever and earlier rule names case-handling fields, and the scenario stays
+        valid under each (earlier rules first, as the regimes apply them)."""
+        changes: list[Lever | EarlierRules] = [*self.earlier_rules, *self.levers]
+        if not changes:
             return self
         data = self.to_dict()
-        for i, lever in enumerate(self.levers):
-            for path, value in lever.set.items():
+        for i, change in enumerate(changes):
+            for path, value in change.set.items():
                 problem = lever_path_problem(path, data)
                 if problem:
-                    raise _lever_error(i, path, value, problem, "a case-handling field path")
-        n = len(self.levers)
+                    raise _lever_error(self._where(i), path, value, problem,
+                                       "a case-handling field path")
+        n = len(changes)
         checks = [tuple(float(j <= k) for j in range(n)) for k in range(n)]  # on in turn
-        checks.append(tuple(0.5 if lv.ramp_months else 1.0 for lv in self.levers))  # mid-ramp
+        checks.append(tuple(0.5 if getattr(c, "ramp_months", 0) else 1.0
+                            for c in changes))  # mid-ramp
         for k, fractions in enumerate(checks):
             try:
-                Scenario.model_validate(applied(data, data["levers"], fractions))
+                Scenario.model_validate(
+                    applied(data, [*data["earlier_rules"], *data["levers"]], fractions))
             except ValueError as exc:  # a ValidationError, or a value that cannot be ramped
-                raise _levers_broke(self.levers, min(k, n - 1), exc) from None
+                raise _levers_broke(changes, min(k, n - 1), exc, self._where) from None
         return self
+
+    def _where(self, i: int) -> str:
+        """Where the i-th of [earlier rules, levers] is in the file (`levers.0`)."""
+        n = len(self.earlier_rules)
+        return f"earlier_rules.{i}" if i < n else f"levers.{i - n}"
 
     def digest(self) -> str:
         """A stable hash of the resolved scenario (the run's identity)."""
@@ -502,7 +544,8 @@ class Scenario(Frozen):
         return scenario_from_dict(data, source=source)
 
 
-def _levers_broke(levers: list[Lever], k: int, exc: ValueError) -> PydanticCustomError:
+def _levers_broke(levers: Sequence[Lever | EarlierRules], k: int, exc: ValueError,
+                  where: Callable[[int], str]) -> PydanticCustomError:
     """The first problem of a scenario with levers applied, placed on the lever (`k`, the
     last one switched on) and the `set:` path that reaches the field, with its value."""
     if isinstance(exc, ValidationError):
@@ -515,8 +558,8 @@ def _levers_broke(levers: list[Lever], k: int, exc: ValueError) -> PydanticCusto
     for i in [k, *range(len(levers) - 1, -1, -1)]:
         for path, value in levers[i].set.items():
             if loc == path or loc.startswith(path + ".") or path.startswith(loc + "."):
-                return _lever_error(i, path, value, message, allowed)
-    return _lever_error(k, None, None, message, allowed)
+                return _lever_error(where(i), path, value, message, allowed)
+    return _lever_error(where(k), None, None, message, allowed)
 
 
 def _field_error(field: str, message: str) -> PydanticCustomError:
@@ -524,10 +567,11 @@ def _field_error(field: str, message: str) -> PydanticCustomError:
     return PydanticCustomError("value_error", message, {"at_field": field})
 
 
-def _lever_error(i: int, path: str | None, value: Any, message: str,
+def _lever_error(at: str, path: str | None, value: Any, message: str,
                  allowed: str | None) -> PydanticCustomError:
-    """An error the loader reports at `levers.i.set.PATH` (see `validation_problems`)."""
-    where = f"levers.{i}.set" + (f".{path}" if path else "")
+    """An error the loader reports at `levers.i.set.PATH` (or `earlier_rules.i.set.PATH`;
+    `at` is `levers.i`; see `validation_problems`)."""
+    where = f"{at}.set" + (f".{path}" if path else "")
     ctx: dict[str, Any] = {"at_field": where, "at_allowed": allowed or ""}
     if path is not None:
         ctx["at_value"] = value

@@ -329,15 +329,15 @@ def _page(fit: Fit, table, params, settings, hold: str, png: Path) -> str:
         f" <i>at the default tolerance</i> shows the issue's ±5% / ±5 points instead:"
         f" {int(table.pass_at_default.sum())} of {n} within it.</p>",
         f"<p>Regime change: the {esc(REGULATIONS_2020['name'])} took effect on"
-        f" {REGULATIONS_2020['from']} (T03-26) for cases received from then. In the"
-        " calibration variant, cases received before that date follow the"
-        " <code>pre2020:</code> values (PSU and DPS effort means and the PSU case-to-answer"
-        " share, fitted to the 2019/20 targets), and a lever restores the post-2020 values"
-        " (the baseline's, fitted to the 2020/21 targets and S-09) for cases received from"
-        " it. Route, proven and dismissal shares are pooled over both years: proceedings in"
-        " both years were almost all of cases received before 2020. The <code>pre2020:</code>"
-        " values are not in <code>fitted.yaml</code>: the baseline continues the 2020"
-        " regulations and has no lever.</p>",
+        f" {REGULATIONS_2020['from']} (T03-26) for cases received from then. Cases received"
+        " before that date follow the <code>pre2020:</code> values (PSU and DPS effort means"
+        " and the PSU case-to-answer share, fitted to the 2019/20 targets), held in the"
+        " scenario's earlier rules; cases received from it the scenario's own fields (fitted"
+        " to the 2020/21 targets and S-09). Route, proven and dismissal shares are pooled over"
+        " both years: proceedings in both years were almost all of cases received before"
+        " 2020. The baseline carries the same earlier rule (its warm-up runs the old rules),"
+        " with the <code>pre2020:</code> estimates of <code>parameters.csv</code>; they are"
+        " not in <code>fitted.yaml</code>, whose values are fields.</p>",
         *([f"<h2>Hold-out</h2><pre>{esc(hold)}</pre>"] if hold else []),
         "<h2>Targets: published against modelled</h2>", image(png), target_table_html(table),
         "<h2>Fitted parameters</h2>",

@@ -23,13 +23,16 @@ Two regimes. The Police (Complaints and Misconduct) Regulations 2020 took effect
 1 February 2020 (T03-26) and changed local handling, so 2019/20 (mostly the old rules) and
 2020/21 cannot share one PSU/DPS effort or one PSU case-to-answer share. Those fields are
 fitted twice: a `pre2020:`-prefixed parameter (identified by the 2019/20 targets) and the
-post-2020 one (identified by the 2020/21 targets). In the calibration variant
-(`Problem.scenario(theta, variant=True)`) the base takes the pre-2020 values and a lever
-named after the regulations restores the post-2020 values for cases received from
-2020-02-01. The 2020 regulations' complaint effort is also identified by
-S-09, the Met's average investigation time in 2021, mostly of cases received under them.
-The baseline (`variant=False`) keeps only the post-2020 values and gets no lever, and the
-`pre2020:` values are written to parameters.csv and the report, never to `fitted.yaml`.
+post-2020 one (identified by the 2020/21 targets). The scenario's fields hold the post-2020
+values, and its earlier rules (`earlier_rules`, until 2020-02-01) the pre-2020 ones, for
+cases received before then; the baseline carries the same rule, so its warm-up runs the
+old rules for the cases received under them and it starts from the stocks they left. The
+2020 regulations' complaint effort is also identified by S-09, the Met's average
+investigation time in 2021, mostly of cases received under them. The calibration variant
+(`Problem.scenario(theta, variant=True)`) differs from the baseline (`variant=False`) only
+in its reporting window and replayed demand. The `pre2020:` values are written to
+parameters.csv, the report and the baseline's earlier rule (tests check they agree), not
+to `fitted.yaml`, whose values are fields.
 When a post-2020 parameter has no target in the fit window (the `--until 2019/20`
 hold-out) it carries its pre-2020 twin's estimate forward.
 """
@@ -73,9 +76,11 @@ def is_pre2020(path: str) -> bool:
     return path.startswith(PRE2020)
 
 
-#: the regime change the calibration variant models (cases received from this date)
+#: the regime change the fit models (cases received from this date)
 REGULATIONS_2020: dict[str, Any] = {"name": "Police (Complaints and Misconduct) Regulations 2020",
-                    "from": "2020-02-01", "ramp_months": 0}
+                    "from": "2020-02-01"}
+#: the name of the earlier rule that holds the `pre2020:` values
+BEFORE_2020 = "the rules before the Police (Complaints and Misconduct) Regulations 2020"
 
 
 @dataclass(frozen=True)
@@ -257,22 +262,26 @@ def base_scenario(baseline: Path = BASELINE) -> Scenario:
         derived_values(), source=f"{baseline} with the derived values")
 
 
+def earlier_rules_with(base: Scenario, pre: dict[str, float]) -> list[dict[str, Any]]:
+    """The base's earlier rules with the `pre2020:` values set in the rule for cases
+    received before the 2020 regulations (added if the base has none)."""
+    rules = copy.deepcopy(base.to_dict()["earlier_rules"])
+    values = {key[len(PRE2020):]: value for key, value in pre.items()}
+    for rule in rules:
+        if rule["until"] == REGULATIONS_2020["from"]:
+            rule["set"].update(values)
+            return rules
+    return [*rules, {"name": BEFORE_2020, "until": REGULATIONS_2020["from"], "set": values}]
+
+
 def variant_changes(base: Scenario, post: dict[str, float], variant: dict[str, Any],
                     pre: dict[str, float]) -> dict[str, Any]:
-    """The changes that make the calibration variant of `base`: the post-2020 values, the
-    variant's window (`VARIANT`), and with `pre2020:` values those at their fields plus a
-    lever from 2020-02-01 that restores, for cases received from then, the values the
-    fields would otherwise have had (the post-2020 ones)."""
-    changes = {**post, **flatten(variant)}
-    if not pre:
-        return changes
-    data = base.to_dict()
-    restore = {}
-    for key, value in pre.items():
-        path = key[len(PRE2020):]
-        restore[path] = changes[path] if path in changes else get_path(data, path)
-        changes[path] = value
-    changes["levers"] = [*data.get("levers", []), {**REGULATIONS_2020, "set": restore}]
+    """The changes that make the calibration variant of `base`: the post-2020 values at
+    their fields, the variant's window (`VARIANT`), and the `pre2020:` values in the
+    earlier rule for cases received before 2020-02-01."""
+    changes: dict[str, Any] = {**post, **flatten(variant)}
+    if pre:
+        changes["earlier_rules"] = earlier_rules_with(base, pre)
     return changes
 
 
@@ -318,13 +327,16 @@ class Problem:
     evaluations: int = 0
 
     def scenario(self, theta: np.ndarray, variant: bool = True) -> Scenario:
-        """The calibration variant (with the 2020 regime change), or with `variant=False`
-        the baseline: post-2020 values only, no lever."""
+        """The calibration variant (reporting the fit's years, demand replayed), or with
+        `variant=False` the baseline; both with the 2020 regime change."""
         values = param_values(self.params, theta)
         post = {k: v for k, v in values.items() if not is_pre2020(k)}
-        if not variant:
-            return self.base.with_changes(post, source="the calibrated baseline")
         pre = {k: v for k, v in values.items() if is_pre2020(k)}
+        if not variant:
+            changes: dict[str, Any] = dict(post)
+            if pre:
+                changes["earlier_rules"] = earlier_rules_with(self.base, pre)
+            return self.base.with_changes(changes, source="the calibrated baseline")
         return self.base.with_changes(variant_changes(self.base, post, self.variant, pre),
                                       source="the calibration variant")
 
@@ -474,5 +486,5 @@ def _matches(target_id: str, pattern: str) -> bool:
     return target_id == pattern
 
 
-__all__ = ["FIXED", "PARAMS", "REGULATIONS_2020", "Fit", "Param", "Problem", "fit",
+__all__ = ["BEFORE_2020", "FIXED", "PARAMS", "REGULATIONS_2020", "Fit", "Param", "Problem", "fit",
            "is_pre2020", "select_targets", "twins"]
