@@ -28,8 +28,8 @@ from sim.studies.brief import (
     default_brief_path,
     load_brief_config,
     make_brief,
-    staff_by_year,
 )
+from sim.studies.costs import staff_by_year
 from sim.studies.goal_seek import wilson
 from tests.conftest import ROOT
 
@@ -186,7 +186,7 @@ def test_the_probability_curve_is_in_the_brief(small_brief_dir: Path) -> None:
 def test_staff_by_year_averages_dated_steps_over_each_fiscal_year() -> None:
     """rec7_in_line: 30 until April 2022, then 32.2, 33.5, 33, 32 from each April."""
     s = load_scenario(ROOT / "scenarios" / "rec7_in_line.yaml")
-    got = staff_by_year(s, "iopc", Timeline.for_scenario(s))
+    got = staff_by_year(s, "pools.iopc.staff", Timeline.for_scenario(s))
     assert np.allclose(got, [30, 32.2, 33.5, 33, 32])
 
 
@@ -197,7 +197,7 @@ def test_staff_by_year_counts_the_staff_the_engines_simulate() -> None:
     d["pools"]["iopc"]["staff"] = [{"from": "2022-04-01", "value": 40}]
     s = scenario_from_dict(d)
     timeline = Timeline.for_scenario(s)
-    assert np.allclose(staff_by_year(s, "iopc", timeline), 40)
+    assert np.allclose(staff_by_year(s, "pools.iopc.staff", timeline), 40)
     _, slots = slot_schedule(s.pools.iopc, timeline)
     assert slots[0] == 40 * s.pools.iopc.cases_per_staff
 

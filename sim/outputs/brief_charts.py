@@ -101,7 +101,7 @@ def _cost_chart(brief: BriefResult, path: Path) -> Path:
     fig = Figure(figsize=(9, 4), layout="constrained")
     ax = fig.subplots()
     _bars(ax, years, series)
-    ax.set_title("Cost of the extra IOPC investigators, by financial year")
+    ax.set_title("Cost of the extra staff, by financial year")
     ax.set_ylabel("GBP million a year")
     _note(ax, f"at GBP {brief.config.cost_per_investigator_year_gbp:,.0f} per"
           " investigator-year (2020-21 prices)")

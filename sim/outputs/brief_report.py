@@ -23,6 +23,7 @@ from sim.outputs.provenance import git_commit, provenance
 from sim.outputs.run_folder import write_folder
 from sim.outputs.run_report import fmt, html_table, image, page, ranges_source
 from sim.studies.brief import BriefResult, config_digest, figure_sources, year_end
+from sim.studies.costs import NO_PANEL_COST, ExtraStaff, StaffCost, costed_total, staff_costs
 from sim.studies.goal_seek import GoalSeekResult, lever_name, lever_phrase, wilson
 from sim.version import __version__
 
@@ -288,7 +289,7 @@ def options_table(brief: BriefResult, n: _Numbers) -> Table:
     header = ["option", "what changes", f"IOPC open over 12 months, {year_end(y)}",
               "change", "IOPC open", "change",
               *[h for m in extra_metrics for h in (f"{metric_text(m)}, {y}", "change")],
-              chance_header, f"extra IOPC investigators {y}",
+              chance_header, f"extra staff {y}",
               f"their cost {y}", f"suspended officers' pay {y}"]
     rows = []
     for run in (brief.comparison.base, *brief.comparison.alternatives):
@@ -297,7 +298,7 @@ def options_table(brief: BriefResult, n: _Numbers) -> Table:
         open_ = n.values(name, "iopc.open.end")
         susp = n.values(name, "cost.suspended_gbp_per_year")
         base = name == brief.comparison.base.scenario.name
-        extra = brief.extra_investigators(run.scenario)[n.j]
+        staff = brief.extra_staff(run.scenario)
         susp_change = "" if base else (
             f" ({n.diff(name, 'cost.suspended_gbp_per_year')['diff_mean'] / 1e6:+.2f}m)")
         questions = []
@@ -315,8 +316,8 @@ def options_table(brief: BriefResult, n: _Numbers) -> Table:
             "–" if base else _change(n.diff(name, "iopc.open.end")),
             *questions,
             n.meets(name),
-            f"{extra:+.3g}",
-            _gbp_m(extra * brief.config.cost_per_investigator_year_gbp),
+            _staff_text(staff, n.j),
+            _gbp_m(costed_total(staff)[n.j]) if staff else _gbp_m(0.0),
             _gbp_m(_mean(susp)) + susp_change,
         ])
     target = ("the probability is the share of replications meeting that level, with a"
@@ -327,9 +328,28 @@ def options_table(brief: BriefResult, n: _Numbers) -> Table:
                  f"{y}: stocks at {year_end(y)}, costs over the year. Means with the range"
                  f" holding 90% of {brief.reps} replications; changes are paired differences"
                  " from the counterfactual (same random numbers), with 95% intervals; * marks"
-                 f" an interval that excludes zero; {target}{goal}extra investigators are"
-                 " averaged over the year (recruits are paid while they train).",
-                 text_columns=(1,))
+                 f" an interval that excludes zero; {target}{goal}extra staff are"
+                 " averaged over the year (recruits are paid while they train) and costed"
+                 " per staff-year: " + "; ".join(
+                     f"{c.what}, {_cost_words(c)}"
+                     for c in staff_costs(brief.comparison.base.scenario,
+                                          brief.config.cost_per_investigator_year_gbp))
+                 + ". CPS decision times and case-handling levers carry no cost here.",
+                 text_columns=(1, len(header) - 3))
+
+
+def _staff_text(staff: list[ExtraStaff], j: int) -> str:
+    """The staff an option adds (or removes) in the brief's year, in words."""
+    parts = [f"{line.cost.what} {line.extra[j]:+.3g}"
+             + ("" if line.cost.costed else " (not costed)")
+             for line in staff if abs(line.extra[j]) > 1e-9]
+    return "; ".join(parts) or "none"
+
+
+def _cost_words(cost: StaffCost) -> str:
+    if not cost.costed:
+        return NO_PANEL_COST
+    return f"£{cost.gbp_per_year:,.0f} ({cost.basis})"
 
 
 def _role(t: GoalSeekResult, value: float) -> str:

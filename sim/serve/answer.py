@@ -15,8 +15,11 @@ from sim.engine.metrics import HEADLINE
 from sim.model.timeline import add_months
 from sim.outputs.compare_report import describe, identical, option_clauses, verdict_of
 from sim.outputs.labels import label
-from sim.serve.controls import CONTROLS, investigator_costs, staff_years
+from sim.serve.controls import CONTROLS, iopc_cost, staff_years
 from sim.studies.compare import CONFIDENCE, Comparison
+from sim.studies.costs import staff_costs
+
+CONTROL_LABEL = {c.path: c.label for c in CONTROLS}
 
 #: the monthly series charted, each a fan of base and option and their paired difference
 CHARTS = ("iopc.open", "iopc.open_over_12m", "dps.open", "dps.open_over_12m", "psu.open",
@@ -108,18 +111,14 @@ def _costs(comparison: Comparison, rows: dict[str, pd.Series]) -> dict[str, Any]
     """Staff added (a year, averaged over the forecast) at each pool's cost, the panels
     added (no published cost), and the paired change in suspended officers' pay."""
     base, option = comparison.base.scenario, comparison.alternatives[0].scenario
-    costs = investigator_costs(option)
     lines, total = [], 0.0
-    for control in CONTROLS:
-        if not control.path.endswith(".staff"):
-            continue
-        extra = staff_years(option, control.path) - staff_years(base, control.path)
-        pool = control.path.split(".")[1] if control.path.startswith("pools.") else None
-        each, source = costs[pool] if pool else (math.nan, "no published cost of a panel")
-        gbp = extra * each if pool else math.nan
-        total += gbp if math.isfinite(gbp) else 0.0
-        lines.append({"what": control.label, "extra": extra, "each_gbp": each,
-                      "gbp_per_year": gbp, "source": source})
+    for cost in staff_costs(option, iopc_cost()):
+        extra = staff_years(option, cost.path) - staff_years(base, cost.path)
+        gbp = extra * cost.gbp_per_year
+        total += gbp if cost.costed else 0.0
+        lines.append({"what": CONTROL_LABEL[cost.path], "extra": extra,
+                      "each_gbp": cost.gbp_per_year, "gbp_per_year": gbp,
+                      "source": cost.basis})
     suspended = rows["cost.suspended_gbp_per_year"]
     return {
         "staff": lines,

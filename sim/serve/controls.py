@@ -16,13 +16,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-
 from sim.errors import InputError
 from sim.files.shipped import shipped_path
 from sim.model.scenario import STREAMS, Scenario, load_scenario
 from sim.model.timeline import Timeline, add_months, first_of_month
 from sim.studies.brief import load_brief_config
+from sim.studies.costs import head_count
 from sim.studies.goal_seek.levers import SearchLever
 
 #: the month a control acts from unless moved: April 2022, as the brief's options
@@ -238,29 +237,16 @@ def _early_contact_change() -> tuple[dict[str, float], dict[str, float]]:
 # --------------------------------------------------------------------------- costs
 
 
-def investigator_costs(scenario: Scenario) -> dict[str, tuple[float, str]]:
-    """Cost of an investigator-year per pool (GBP) and where the figure comes from: the
-    IOPC's from the brief file, DPS and PSU at a Met officer's cost (the scenario's)."""
-    officer = scenario.officers.cost_per_officer_year_gbp
-    return {
-        "iopc": (_iopc_cost(),
-                 "IOPC budget per staff-year (S-25, T04-01; briefs/rec7.yaml)"),
-        "dps": (officer, "ASSUMPTION: a DPS investigator costs an average Met officer (S-26)"),
-        "psu": (officer, "ASSUMPTION: a PSU investigator costs an average Met officer (S-26)"),
-    }
-
-
 @functools.cache
-def _iopc_cost() -> float:
+def iopc_cost() -> float:
+    """An IOPC investigator-year (GBP), as the shipped brief file costs it."""
     return load_brief_config(shipped_path(BRIEF)).cost_per_investigator_year_gbp
 
 
 def staff_years(scenario: Scenario, path: str) -> float:
     """Mean head count of a staff-steps field over the forecast (as the engines read it)."""
     timeline = Timeline.for_scenario(scenario)
-    steps = functools.reduce(getattr, path.split("."), scenario)
-    days = np.arange(0, timeline.horizon_days) + 0.5
-    return float(timeline.in_force(steps, days).mean())
+    return head_count(scenario, path, timeline, 0, timeline.horizon_days)
 
 
 __all__ = [
@@ -272,7 +258,7 @@ __all__ = [
     "apply_settings",
     "current_values",
     "early_contact_shares",
-    "investigator_costs",
+    "iopc_cost",
     "parse_settings",
     "staff_years",
 ]

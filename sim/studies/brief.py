@@ -34,6 +34,7 @@ from sim.model.frozen import Frozen
 from sim.model.scenario import Scenario, load_scenario, read_yaml_mapping, validation_problems
 from sim.model.timeline import Timeline
 from sim.studies.compare import Comparison, check_comparable
+from sim.studies.costs import ExtraStaff, costed_total, extra_staff, staff_by_year
 from sim.studies.goal_seek import (
     Goal,
     GoalSeekResult,
@@ -227,29 +228,28 @@ class BriefResult:
         return self.result(self.inputs.uplift.name)
 
     def extra_investigators(self, scenario: Scenario) -> np.ndarray:
-        """IOPC investigators above the counterfactual, averaged over each fiscal year."""
-        pool = pool_of(self.config)
-        return (staff_by_year(scenario, pool, self.timeline)
-                - staff_by_year(self.comparison.base.scenario, pool, self.timeline))
+        """The goal-seek pool's investigators (the IOPC's) above the counterfactual,
+        averaged over each fiscal year."""
+        path = f"pools.{pool_of(self.config)}.staff"
+        return (staff_by_year(scenario, path, self.timeline)
+                - staff_by_year(self.comparison.base.scenario, path, self.timeline))
+
+    def extra_staff(self, scenario: Scenario) -> list[ExtraStaff]:
+        """Every staffed capacity the option changes from the counterfactual, costed."""
+        return extra_staff(scenario, self.comparison.base.scenario, self.timeline,
+                           self.config.cost_per_investigator_year_gbp)
 
     def extra_cost(self, scenario: Scenario) -> np.ndarray:
-        """Cost per fiscal year of those investigators (GBP)."""
-        return self.extra_investigators(scenario) * self.config.cost_per_investigator_year_gbp
+        """Cost per fiscal year of the option's extra staff (GBP): IOPC investigators at
+        the brief file's cost, DPS and PSU ones at a Met officer's; panels uncosted."""
+        return costed_total(self.extra_staff(scenario))
 
 
 def pool_of(config: BriefConfig) -> str:
-    """The investigator pool the brief costs: the goal-seek lever's, else the IOPC."""
+    """The investigator pool the brief's goal-seek moves: its lever's, else the IOPC."""
     lever = config.target.lever if config.target else "pools.iopc.staff"
     parts = lever.split(".")
     return parts[1] if len(parts) > 2 and parts[0] == "pools" else "iopc"
-
-
-def staff_by_year(scenario: Scenario, pool: str, timeline: Timeline) -> np.ndarray:
-    """Head count of a pool's dated staff steps, as the engines read them
-    (`Timeline.in_force`), time-averaged over each fiscal year."""
-    steps = getattr(scenario.pools, pool).staff
-    return np.array([float(timeline.in_force(steps, np.arange(lo, hi) + 0.5).mean())
-                     for _, lo, hi in timeline.fiscal_years])
 
 
 def make_brief(
@@ -388,4 +388,4 @@ def figure_sources(path: Path | None, ids: set[str]) -> dict[str, dict[str, Any]
 
 
 __all__ = ["BriefConfig", "BriefInputs", "BriefResult", "check_brief", "default_brief_path",
-           "load_brief_config", "make_brief", "staff_by_year", "with_overrides"]
+           "load_brief_config", "make_brief", "with_overrides"]
