@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 from sim.model.fields import get_path
-from sim.model.scenario import load_scenario
+from sim.model.scenario import load_scenario, resolve_extends
 from tests.conftest import BASELINE, ROOT
 
 #: the options, and the sensitivities (`scenarios/sensitivity/`) that change an assumption
@@ -150,7 +150,8 @@ def header(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def baseline() -> dict[str, Any]:
-    return load_scenario(BASELINE).to_dict()
+    """The baseline as its file writes it (defaults a file leaves out are not claimed)."""
+    return resolve_extends(BASELINE)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

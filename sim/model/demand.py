@@ -12,6 +12,7 @@ import itertools
 
 import numpy as np
 
+from sim.model.levers import lever_fraction
 from sim.model.scenario import Demand, Scenario, StreamDemand
 from sim.model.timeline import DAYS_PER_YEAR, Timeline
 
@@ -65,10 +66,30 @@ def monthly_expected_cases(
 ) -> np.ndarray:
     """Expected arrivals in each simulated month."""
     lengths = np.diff(timeline.month_edges)
-    mid_days = (timeline.month_edges[:-1] + timeline.month_edges[1:]) / 2
-    per_day = timeline.in_force(stream.cases_per_month, mid_days)
-    per_day = per_day * 12 / DAYS_PER_YEAR
+    per_day = rates_by_month(stream, timeline) * 12 / DAYS_PER_YEAR
     return per_day * lengths * officer_multiplier(scenario, timeline)
+
+
+def rates_by_month(stream: StreamDemand, timeline: Timeline) -> np.ndarray:
+    """The rate (cases in an average month) in force at each simulated month's midpoint; a
+    step with `ramp_months` moves from the rate before it linearly, month by month,
+    reaching its own value in the ramp's last month (as a lever's ramp does)."""
+    steps = stream.cases_per_month
+    mid_days = (timeline.month_edges[:-1] + timeline.month_edges[1:]) / 2
+    rates = timeline.in_force(steps, mid_days).astype(float)
+    if not any(s.ramp_months for s in steps):
+        return rates
+    days = np.array([timeline.day(s.from_) for s in steps])
+    which = np.maximum(np.searchsorted(days, mid_days, side="right") - 1, 0)
+    for k, (j, mid) in enumerate(zip(which, month_midpoints(timeline), strict=True)):
+        step = steps[j]
+        if j == 0 or not step.ramp_months or mid < step.from_:
+            continue
+        months_in = (mid.year - step.from_.year) * 12 + mid.month - step.from_.month
+        f = lever_fraction(0, step.ramp_months, months_in)
+        before = steps[j - 1].value
+        rates[k] = before + (step.value - before) * f
+    return rates
 
 
 def place_in_months(

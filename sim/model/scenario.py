@@ -37,6 +37,7 @@ from pydantic_core import PydanticCustomError
 from sim.errors import InputError, ScenarioError, shorten
 from sim.files.reading import read_text
 from sim.files.writing import write_text_atomic
+from sim.model.demand_file import expand_demand_files
 from sim.model.distributions import MAX_DAYS, Distribution, Number, Real, WholeNumber
 from sim.model.fields import set_path
 from sim.model.frozen import Frozen
@@ -123,6 +124,9 @@ class Step(Frozen):
 
 class RateStep(Step):
     value: NonNegativeFloat = Field(le=MAX_CASES_PER_MONTH)
+    ramp_months: Whole = Field(
+        default=0, ge=0, le=120, description="months over which the rate moves linearly from"
+        " the step before, reaching this value in the ramp's last month (0: at once)")
 
 
 class StaffStep(Step):
@@ -159,6 +163,14 @@ class StreamDemand(Frozen):
     )
 
     _order = field_validator("cases_per_month")(_check_steps)
+
+    @field_validator("cases_per_month")
+    @classmethod
+    def _first_does_not_ramp(cls, steps: list[RateStep]) -> list[RateStep]:
+        if steps[0].ramp_months:
+            raise ValueError("the first step cannot ramp: there is no rate before it to ramp"
+                             " from (give an earlier step)")
+        return steps
 
 
 class OfficerPoint(Frozen):
@@ -627,7 +639,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def resolve_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The file's mapping merged over the files it extends, innermost first."""
-    data = read_yaml_mapping(path, what=SCENARIO_FILE)
+    data = expand_demand_files(read_yaml_mapping(path, what=SCENARIO_FILE), Path(path))
     return _merge_parent(path, data, seen)
 
 
@@ -662,8 +674,9 @@ def _merge_parent(path: Path, data: dict[str, Any], seen: tuple[Path, ...]) -> d
         raise InputError(f"the scenario it extends ({shorten(str(parent_path), 200)}):"
                          f" {exc.problem}", file=path,
                          field="extends", allowed=exc.allowed or SCENARIO_FILE) from None
-    base = _merge_parent(parent_path, parse_yaml_mapping(text, parent_path, SCENARIO_FILE),
-                         (*seen, path.resolve()))
+    parent_data = expand_demand_files(parse_yaml_mapping(text, parent_path, SCENARIO_FILE),
+                                      parent_path)
+    base = _merge_parent(parent_path, parent_data, (*seen, path.resolve()))
     return deep_merge(base, data)
 
 
