@@ -152,6 +152,40 @@ def single_pool(**kwargs) -> Scenario:
     return scenario_from_dict(single_pool_dict(**kwargs))
 
 
+def iopc_loss_dict(*, arrivals_per_day: float, service: dict, slots: int, limit: float,
+                   warmup_years: float, horizon_years: int) -> dict:
+    """One IOPC queue with a caseload limit: every complaint is referred at once, the IOPC
+    would take every referral (independent 1) with `slots` slots, and takes it only while
+    fewer than limit x slots are open; a declined one leaves the system (local, none). So
+    the IOPC is M/G/c/K with K = limit x slots: with limit 1 the Erlang loss system."""
+    d = single_pool_dict(arrivals_per_day=arrivals_per_day, service=service, staff=slots,
+                         cases_per_staff=1.0, warmup_years=warmup_years,
+                         horizon_years=horizon_years)
+    to_iopc = {"outside_schedule3": 0.0, "otherwise": 0.0, "reflective_practice": 0.0,
+               "psu": 0.0, "dps": 0.0, "iopc": 1.0}
+    d["assessment"]["complaints"] = dict(to_iopc)
+    d["assessment"]["conduct"] = dict(to_iopc)
+    d["iopc_referral"].update({
+        "assessment_days": {"dist": "fixed", "value": 0.0}, "independent": 1.0,
+        "directed": 0.0, "local": 0.0, "local_routing": {"psu": 0.0, "dps": 0.0, "none": 1.0},
+        "caseload_limit": limit})
+    iopc = d["pools"]["iopc"]
+    iopc.update({"staff": [{"from": LONG_AGO, "value": slots}], "cases_per_staff": 1.0,
+                 "training_lag_days": 0.0,
+                 "investigation_days": {"complaints": service, "conduct": service}})
+    d["cps"]["referral_share"]["iopc"] = 0.0
+    d["proceedings"]["case_to_answer"]["iopc"] = 0.0
+    return d
+
+
+def mmck_blocking(c: int, k: int, a: float) -> float:
+    """Blocking probability of M/M/c/K (K places in all, c servers, offered load a): by
+    PASTA the probability an arrival finds all K places taken."""
+    weights = [a**n / math.factorial(n) if n <= c
+               else a**c / math.factorial(c) * (a / c) ** (n - c) for n in range(k + 1)]
+    return weights[-1] / sum(weights)
+
+
 def simulate(scenario: Scenario, reps: int, seed: int, engine: str = "des",
              ) -> tuple[Records, Timeline]:
     """Case records of `reps` replications from an engine (the DES engine by default)."""

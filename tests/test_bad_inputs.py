@@ -73,6 +73,10 @@ CASES = [
     c("not_a_number", "validate", "pools.dps.cases_per_staff", "got: nan", "a finite number"),
     c("infinite", "validate", "warmup_years", "got: inf", "a finite number"),
     # negative or zero rates, capacities and durations
+    # the IOPC's caseload limit
+    c("iopc_limit_with_shared_time", "validate", "iopc_referral.caseload_limit",
+      "needs case slots in the IOPC pool"),
+    c("iopc_limit_zero", "validate", "iopc_referral.caseload_limit", "greater than 0"),
     # demand from a CSV of monthly counts, and ramped steps
     c("demand_csv_missing", "validate", "no_such_demand.csv", "file not found", named=False),
     c("demand_csv_bad_month", "validate", "demand_bad_month.csv", "line 3, month",

@@ -70,6 +70,11 @@ def _stress(kind: str) -> dict:
         panels["full_pace_caseload"] = 4
         panels["staff"] = [{"from": "2018-04-01", "value": 12}, {"from": "2021-05-01",
                                                                 "value": 3}]
+    elif kind == "iopc_limit":  # a full IOPC declines referrals: queue and declines both
+        d["pools"]["iopc"]["staff"] = [{"from": "2018-04-01", "value": 6},
+                                       {"from": "2021-03-01", "value": 3},
+                                       {"from": "2021-09-01", "value": 9}]
+        d["iopc_referral"]["caseload_limit"] = 1.3
     elif kind == "empirical":  # resampled durations (the kernel's second pass draws them)
         d["assessment"]["time_days"] = {"dist": "empirical", "values": [5, 20, 60],
                                         "weights": [1, 2, 1]}
@@ -83,7 +88,7 @@ def _records(scenario, engine: str, reps: int, seed: int = 7):
     return case_records(engine, scenario, Timeline.for_scenario(scenario), seed, range(reps))
 
 
-KINDS = ["baseline", "saturated", "cps", "steps", "empirical", "shared"]
+KINDS = ["baseline", "saturated", "cps", "steps", "empirical", "shared", "iopc_limit"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -271,7 +276,8 @@ def test_heap_queue_equals_a_plain_one(slots) -> None:
     slots = np.array(slots, dtype=np.int64)
     start = np.full(ready.size, np.inf)
     order = kernel.order_by_time(ready, np.arange(ready.size), -201.0)
-    kernel.queue(order, ready, service, start, times, slots, slots.size, 2000.0)
+    kernel.queue(order, ready, service, start, times, slots, slots.size, 2000.0, 0.0,
+                 np.ones(0, np.bool_))
     expected = _plain_queue(ready, service, times, slots, 2000.0)
     assert np.array_equal(np.isinf(start), np.isinf(expected))
     assert np.allclose(start[np.isfinite(start)], expected[np.isfinite(expected)], atol=1e-9)

@@ -33,19 +33,21 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.engine.cases import PSU
+from sim.engine.cases import IOPC, PSU
 from sim.engine.metrics import measure
 from sim.engine.records import Records
 from sim.model.scenario import Scenario, scenario_from_dict
 from tests.queueing import (
     erlang_b,
     erlang_c,
+    iopc_loss_dict,
     lognormal,
     mean_in_service_per_rep,
     mean_wait_per_rep,
     mg_inf_start_bias,
     mmc_mean_wait,
     mmc_relaxation_time,
+    mmck_blocking,
     simulate,
     single_pool,
     single_pool_dict,
@@ -241,6 +243,48 @@ def test_mginf_occupancy_and_open_metric_across_service_shapes(case: Mginf, engi
     monthly_open = measure(records, scenario, timeline).monthly["psu.open"]
     month_means = t_interval(monthly_open.mean(axis=1), LEVEL)
     assert case.load in month_means, f"psu.open: {month_means}; {report}"
+
+
+# --------------------------------------------------------------------- the IOPC's caseload limit
+
+
+def taken_share_per_rep(rec: Records, arrived_from: float, arrived_to: float) -> np.ndarray:
+    """Per replication, the share of referrals received in [from, to) the IOPC took."""
+    window = rec.referred & (rec.arrival >= arrived_from) & (rec.arrival < arrived_to)
+    reps = np.unique(rec.rep)
+    return np.array([np.mean(rec.pool[window & (rec.rep == r)] == IOPC) for r in reps])
+
+
+@pytest.mark.parametrize(
+    ("service", "limit", "theory"),
+    [
+        # Erlang's loss formula holds for any service law of the mean (insensitivity):
+        # lognormal, cv 1.5
+        ({"dist": "lognormal", "mean": 20.0, "cv": 1.5}, 1.0, lambda: erlang_b(10, 8.0)),
+        # a queue of up to half the slots before declining: M/M/10/15
+        ({"dist": "exponential", "mean": 20.0}, 1.5, lambda: mmck_blocking(10, 15, 8.0)),
+    ],
+    ids=["erlang-loss-lognormal", "mmck-exponential"],
+)
+@pytest.mark.parametrize("engine", ["compiled", pytest.param("des", marks=pytest.mark.slow)])
+def test_the_caseload_limit_declines_as_queueing_theory_says(
+        service: dict, limit: float, theory, engine: str) -> None:
+    """10 IOPC slots, referrals at 0.4 a day of mean 20 days (an offered load of 8), taken
+    while fewer than limit x 10 are open: the share taken is 1 - the blocking probability
+    (Erlang B with limit 1; M/M/c/K with K = 15), inside the 99% interval over 20
+    replications of five years after a year's warm-up (18 mean durations), the interval's
+    half-width under 2 points."""
+    scenario = scenario_from_dict(iopc_loss_dict(
+        arrivals_per_day=0.4, service=service, slots=10, limit=limit, warmup_years=1.0,
+        horizon_years=5))
+    records, timeline = simulate(scenario, 20, SEED, engine)
+    taken = t_interval(taken_share_per_rep(records, 0.0, timeline.horizon_days), LEVEL)
+    expected = 1.0 - theory()
+    assert expected in taken, f"{engine}: taken {taken}, theory {expected:.4f}"
+    assert taken.half_width < 0.02
+    waits = records.inv_start - records.inv_queued
+    if limit == 1.0:
+        assert np.nanmax(waits[records.pool == IOPC]) == 0.0, "a loss system never queues"
 
 
 # --------------------------------------------------------------------------- shared time

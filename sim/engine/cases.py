@@ -66,6 +66,7 @@ class CaseDraws:
     proceedings_days: np.ndarray  # meeting, hearing (panel time) or accelerated duration
     proven: np.ndarray  # bool
     dismissed: np.ndarray  # bool
+    iopc_candidate: np.ndarray  # bool: with a caseload limit, the IOPC would take it if it can
 
     def __len__(self) -> int:
         return int(self.arrival.size)

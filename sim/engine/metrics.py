@@ -95,8 +95,8 @@ for _pool in POOLS:
 HEADLINE = (
     "iopc.open_over_12m.end", "dps.open_over_12m.end", "psu.open_over_12m.end",
     "iopc.open.end", "dps.open.end", "psu.open.end", "iopc.within_12m.share",
-    "met.duration_wd.mean", "hearings.awaiting.end", "officers.suspended.mean",
-    "cost.suspended_gbp_per_year",
+    "iopc.independent_per_year", "met.duration_wd.mean", "hearings.awaiting.end",
+    "officers.suspended.mean", "cost.suspended_gbp_per_year",
 )
 for _pool in ("dps", "psu", "met"):
     for _stream in STREAMS:

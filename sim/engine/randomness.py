@@ -27,6 +27,7 @@ PURPOSES = (
     "effort.psu.conduct",
     "hearing_durations",
     "parameters",  # calibration draws per group of replications (studies/parameter_uncertainty)
+    "iopc_declined",  # the other fate of a referral the IOPC may decline (caseload_limit)
 )
 _INDEX = {name: i for i, name in enumerate(PURPOSES)}
 

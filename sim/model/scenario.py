@@ -268,6 +268,12 @@ class IopcReferral(Frozen):
     directed: Share = Field(description="investigated by DPS investigators under IOPC direction")
     local: Share = Field(description="returned to the force")
     local_routing: LocalRouting
+    caseload_limit: PositiveFloat | None = Field(
+        default=None, le=100,
+        description="the IOPC takes a referral it would investigate itself only while its"
+        " open Met investigations (waiting or in hand) are fewer than this many times its"
+        " case slots; otherwise it is dealt with as one not taken (directed or local by"
+        " their shares); unset: the IOPC takes its share whatever its caseload")
 
     @model_validator(mode="after")
     def _sum(self) -> IopcReferral:
@@ -502,6 +508,16 @@ class Scenario(Frozen):
             raise _field_error(
                 "proceedings.panels",
                 "proceedings.panels: hearings are held but panels never reach one slot")
+        return self
+
+    @model_validator(mode="after")
+    def _caseload_limit_supported(self) -> Scenario:
+        """A caseload limit counts open cases against case slots, so the IOPC pool must
+        have slots, not shared time."""
+        if self.iopc_referral.caseload_limit is not None and self.pools.iopc.shares_time:
+            raise _field_error("iopc_referral.caseload_limit", "a caseload limit needs case"
+                               " slots in the IOPC pool: unset pools.iopc.full_pace_caseload"
+                               " or the limit")
         return self
 
     @model_validator(mode="after")

@@ -64,6 +64,7 @@ U_CPS = PURPOSE["cps"]
 U_PROCEEDINGS = PURPOSE["proceedings"]
 U_EFFORT = PURPOSE["effort.iopc.complaints"]  # + 2 x pool + stream
 U_HEARINGS = PURPOSE["hearing_durations"]
+U_DECLINED = PURPOSE["iopc_declined"]
 
 OUTCOME_PSU, OUTCOME_DPS, OUTCOME_IOPC = (OUTCOMES.index(o) for o in INVESTIGATIVE)
 INF = math.inf
@@ -140,10 +141,15 @@ def _sift_up(heap, i):
 
 
 @njit(cache=True)
-def queue(order, ready, service, start, times, slots, steps, horizon):
+def queue(order, ready, service, start, times, slots, steps, horizon, limit, admitted):
     """FCFS start times in a pool whose slots change on dated steps, for the cases in
     `order` (in order of readiness); a case that would start at or after the horizon, and
-    every later one, keeps start = inf. The heap holds each open slot's free time."""
+    every later one, keeps start = inf. The heap holds each open slot's free time.
+
+    With `limit` > 0 each case is first admitted or not (`admitted`): only while the
+    admitted cases still open at its readiness (waiting or in hand) are fewer than `limit`
+    times the slots in force then; a case not admitted takes no slot (the IOPC's caseload
+    limit). The open ones' end times are a second heap."""
     most = 1
     for k in range(steps):
         most = max(most, slots[k])
@@ -153,30 +159,55 @@ def queue(order, ready, service, start, times, slots, steps, horizon):
         heap[k] = -INF
     step = 1
     last = -INF
+    ends = np.empty(order.size if limit > 0.0 else 0, np.float64)
+    still_open = 0
+    in_force = 0  # the capacity step in force at the case's readiness
+    beyond = False  # a case has started at or after the horizon: every later one does
     for j in range(order.size):
         i = order[j]
-        t0 = max(ready[i], last)
-        begin = max(t0, heap[0] if size > 0 else INF)
-        while step < steps and times[step] <= begin:
-            target = slots[step]
-            if target > size:  # a rise: new slots, free from the change
-                for _ in range(target - size):
-                    heap[size] = times[step]
-                    _sift_up(heap, size)
-                    size += 1
-            else:  # a fall: the slots that come free first close
-                for _ in range(size - target):
-                    size -= 1
-                    heap[0] = heap[size]
-                    _sift_down(heap, size, 0)
-            step += 1
+        if limit > 0.0:
+            t = ready[i]
+            while still_open > 0 and ends[0] <= t:
+                still_open -= 1
+                ends[0] = ends[still_open]
+                _sift_down(ends, still_open, 0)
+            while in_force + 1 < steps and times[in_force + 1] <= t:
+                in_force += 1
+            admitted[i] = still_open < limit * slots[in_force]
+            if not admitted[i]:
+                continue
+        end = INF
+        if not beyond:
+            t0 = max(ready[i], last)
             begin = max(t0, heap[0] if size > 0 else INF)
-        if begin >= horizon:
-            break  # first come, first served: every later case starts later still
-        start[i] = begin
-        heap[0] = begin + service[i]
-        _sift_down(heap, size, 0)
-        last = begin
+            while step < steps and times[step] <= begin:
+                target = slots[step]
+                if target > size:  # a rise: new slots, free from the change
+                    for _ in range(target - size):
+                        heap[size] = times[step]
+                        _sift_up(heap, size)
+                        size += 1
+                else:  # a fall: the slots that come free first close
+                    for _ in range(size - target):
+                        size -= 1
+                        heap[0] = heap[size]
+                        _sift_down(heap, size, 0)
+                step += 1
+                begin = max(t0, heap[0] if size > 0 else INF)
+            if begin >= horizon:
+                beyond = True  # first come, first served: every later case starts later
+                if limit <= 0.0:
+                    break
+            else:
+                start[i] = begin
+                end = begin + service[i]
+                heap[0] = end
+                _sift_down(heap, size, 0)
+                last = begin
+        if limit > 0.0:
+            ends[still_open] = end
+            _sift_up(ends, still_open)
+            still_open += 1
 
 
 @njit(inline="always", cache=True)
@@ -310,23 +341,33 @@ def _arrivals(tb, rng):
 
 @njit(cache=True)
 def _fates(tb, rng, stream, outcome, month):
-    """Every case's draws, in arrival order, under its arrival month's rules."""
+    """Every case's draws, in arrival order, under its arrival month's rules. With an IOPC
+    caseload limit, a case the IOPC would investigate itself also gets the fate it has if
+    the IOPC declines it (its pool by the directed and local shares, then its own draws from
+    the `iopc_declined` stream), in a row after the n cases (`declined_row[i]`); which one
+    holds is known only once the IOPC's queue is run (`_admit`)."""
     n = stream.size
-    assess = np.empty(n)
-    referred = np.zeros(n, np.bool_)
-    refer = np.zeros(n)
-    pool = np.empty(n, np.int8)
-    effort = np.zeros(n)
-    officer = np.zeros(n, np.int8)
-    cps_referred = np.zeros(n, np.bool_)
-    cps_days = np.zeros(n)
-    charged = np.zeros(n, np.bool_)
-    trial = np.zeros(n)
-    convicted = np.zeros(n, np.bool_)
-    route = np.full(n, NO_ROUTE, np.int8)
-    proceedings = np.zeros(n)
-    proven = np.zeros(n, np.bool_)
-    dismissed = np.zeros(n, np.bool_)
+    limited = tb.iopc_limit > 0.0
+    rows = n
+    if limited:
+        for i in range(n):
+            rows += outcome[i] == OUTCOME_IOPC
+    assess = np.empty(rows)
+    referred = np.zeros(rows, np.bool_)
+    refer = np.zeros(rows)
+    pool = np.empty(rows, np.int8)
+    effort = np.zeros(rows)
+    officer = np.zeros(rows, np.int8)
+    cps_referred = np.zeros(rows, np.bool_)
+    cps_days = np.zeros(rows)
+    charged = np.zeros(rows, np.bool_)
+    trial = np.zeros(rows)
+    convicted = np.zeros(rows, np.bool_)
+    route = np.full(rows, NO_ROUTE, np.int8)
+    proceedings = np.zeros(rows)
+    proven = np.zeros(rows, np.bool_)
+    dismissed = np.zeros(rows, np.bool_)
+    declined_row = np.full(n, -1, np.int64)
     dt = tb.durations
     regime_of_month, referral, per_pool = tb.regime_of_month, tb.referral, tb.per_pool
     cps_share, route_share, per_route = tb.cps, tb.route, tb.per_route
@@ -335,6 +376,7 @@ def _fates(tb, rng, stream, outcome, month):
     # read in the same order as drawing them stage by stage
     purposes = np.empty(6, np.int64)
     kinds = np.empty(6, np.int64)
+    extra = n
     for i in range(n):
         g = regime_of_month[month[i]]
         u_mode, u_local, _, _ = four(rng, U_REFERRAL)
@@ -344,6 +386,7 @@ def _fates(tb, rng, stream, outcome, month):
         purposes[0], kinds[0] = U_ASSESSMENT, T.D_ASSESS
         wanted = 1
         p = PSU
+        q = NO_POOL  # the pool if the IOPC declines (with a caseload limit)
         if outcome[i] == OUTCOME_IOPC:
             referred[i] = True
             purposes[wanted], kinds[wanted] = U_REFERRAL, T.D_REFER
@@ -352,6 +395,14 @@ def _fates(tb, rng, stream, outcome, month):
             local_psu, local_dps = referral[g, T.R_LOCAL_PSU], referral[g, T.R_LOCAL_DPS]
             if u_mode < independent:
                 p = IOPC
+                # declined: directed or local by their shares, u_mode / independent being
+                # uniform on [0, 1) given that the IOPC would have taken the case
+                if u_mode / independent < directed / max(1.0 - independent, 1e-300):
+                    q = DPS
+                elif u_local < local_psu:
+                    q = PSU
+                elif u_local < local_psu + local_dps:
+                    q = DPS
             elif u_mode < independent + directed:
                 p = DPS
             elif u_local < local_psu:
@@ -362,73 +413,106 @@ def _fates(tb, rng, stream, outcome, month):
                 p = NO_POOL
         elif outcome[i] == OUTCOME_DPS:
             p = DPS
-        pool[i] = p
-        rt = NO_ROUTE
-        if p != NO_POOL:
-            kind = 2 * p + stream[i]  # effort by pool and stream
-            purposes[wanted], kinds[wanted] = U_EFFORT + kind, T.D_EFFORT + kind
-            wanted += 1
-            suspended = per_pool[g, T.P_SUSPENDED, p]
-            if u_officer < suspended:
-                officer[i] = SUSPENDED
-            elif u_officer < suspended + per_pool[g, T.P_RESTRICTED, p]:
-                officer[i] = RESTRICTED
-            if u_cps < per_pool[g, T.P_CPS, p]:
-                cps_referred[i] = True
-                purposes[wanted], kinds[wanted] = U_CPS, T.D_CPS
+        variants = 2 if limited and p == IOPC else 1
+        for variant in range(variants):
+            r = i
+            if variant == 1:  # the fate if declined, from its own stream
+                r = extra
+                extra += 1
+                declined_row[i] = r
+                p = q
+                referred[r] = True
+                u_officer, u_cps, u_charge, u_convict = four(rng, U_DECLINED)
+                u_answer, u_route, u_proven, u_dismiss = four(rng, U_DECLINED)
+                wanted = 0
+            pool[r] = p
+            rt = NO_ROUTE
+            if p != NO_POOL:
+                kind = 2 * p + stream[i]  # effort by pool and stream
+                purposes[wanted], kinds[wanted] = U_EFFORT + kind, T.D_EFFORT + kind
                 wanted += 1
-                if u_charge < cps_share[g, 0]:
-                    charged[i] = True
-                    purposes[wanted], kinds[wanted] = U_CPS, T.D_TRIAL
+                suspended = per_pool[g, T.P_SUSPENDED, p]
+                if u_officer < suspended:
+                    officer[r] = SUSPENDED
+                elif u_officer < suspended + per_pool[g, T.P_RESTRICTED, p]:
+                    officer[r] = RESTRICTED
+                if u_cps < per_pool[g, T.P_CPS, p]:
+                    cps_referred[r] = True
+                    purposes[wanted], kinds[wanted] = U_CPS, T.D_CPS
                     wanted += 1
-                    convicted[i] = u_convict < cps_share[g, 1]
-            if convicted[i]:
-                rt = ACCELERATED
-            elif u_answer < per_pool[g, T.P_CASE_TO_ANSWER, p]:
-                if u_route < route_share[g, 0]:
-                    rt = MEETING
-                elif u_route < route_share[g, 0] + route_share[g, 1]:
-                    rt = HEARING
-                else:
+                    if u_charge < cps_share[g, 0]:
+                        charged[r] = True
+                        purposes[wanted], kinds[wanted] = U_CPS, T.D_TRIAL
+                        wanted += 1
+                        convicted[r] = u_convict < cps_share[g, 1]
+                if convicted[r]:
                     rt = ACCELERATED
-            route[i] = rt
-            if rt == HEARING:
-                purposes[wanted], kinds[wanted] = U_HEARINGS, T.D_HEARING
-            elif rt != NO_ROUTE:
-                purposes[wanted] = U_PROCEEDINGS
-                kinds[wanted] = T.D_MEETING if rt == MEETING else T.D_ACCELERATED
-            wanted += rt != NO_ROUTE
-            if rt != NO_ROUTE:
-                proven[i] = u_proven < per_route[g, 0, rt]
-                dismissed[i] = proven[i] and u_dismiss < per_route[g, 1, rt]
-        for j in range(wanted):
-            x = duration(rng, purposes[j], dt, g, kinds[j])
-            k = kinds[j]
-            if k == T.D_ASSESS:
-                assess[i] = x
-            elif k == T.D_REFER:
-                refer[i] = x
-            elif k == T.D_CPS:
-                cps_days[i] = x
-            elif k == T.D_TRIAL:
-                trial[i] = x
-            elif k >= T.D_MEETING:
-                proceedings[i] = x
-            else:
-                effort[i] = x
+                elif u_answer < per_pool[g, T.P_CASE_TO_ANSWER, p]:
+                    if u_route < route_share[g, 0]:
+                        rt = MEETING
+                    elif u_route < route_share[g, 0] + route_share[g, 1]:
+                        rt = HEARING
+                    else:
+                        rt = ACCELERATED
+                route[r] = rt
+                if rt == HEARING:
+                    purposes[wanted], kinds[wanted] = U_HEARINGS, T.D_HEARING
+                elif rt != NO_ROUTE:
+                    purposes[wanted] = U_PROCEEDINGS
+                    kinds[wanted] = T.D_MEETING if rt == MEETING else T.D_ACCELERATED
+                wanted += rt != NO_ROUTE
+                if rt != NO_ROUTE:
+                    proven[r] = u_proven < per_route[g, 0, rt]
+                    dismissed[r] = proven[r] and u_dismiss < per_route[g, 1, rt]
+            for j in range(wanted):
+                x = duration(rng, purposes[j] if variant == 0 else U_DECLINED, dt, g,
+                             kinds[j])
+                k = kinds[j]
+                if k == T.D_ASSESS:
+                    assess[r] = x
+                elif k == T.D_REFER:
+                    refer[r] = x
+                elif k == T.D_CPS:
+                    cps_days[r] = x
+                elif k == T.D_TRIAL:
+                    trial[r] = x
+                elif k >= T.D_MEETING:
+                    proceedings[r] = x
+                else:
+                    effort[r] = x
+            if variant == 1:
+                assess[r], refer[r] = assess[i], refer[i]
     if tb.has_empirical:
         _empirical_durations(tb, rng, stream, month, pool, route, assess, refer, effort,
-                             cps_days, trial, proceedings)
+                             cps_days, trial, proceedings, declined_row)
     return (assess, referred, refer, pool, effort, officer, cps_referred, cps_days, charged,
-            trial, convicted, route, proceedings, proven, dismissed)
+            trial, convicted, route, proceedings, proven, dismissed), declined_row
 
 
 @njit(cache=True)
 def _empirical_durations(tb, rng, stream, month, pool, route, assess, refer, effort,
-                         cps_days, trial, proceedings):
+                         cps_days, trial, proceedings, declined_row):
     """Draw the empirical durations `duration` left as NaN, each from its own purpose's
-    stream after that purpose's other draws (a second pass keeps the first one fast)."""
+    stream after that purpose's other draws (a second pass keeps the first one fast), and
+    those of the fates drawn for a declined referral from the `iopc_declined` stream."""
     dt, ev, ec = tb.durations, tb.empirical_values, tb.empirical_cumulative
+    for i in range(stream.size):
+        r = declined_row[i]
+        if r < 0:
+            continue
+        g = tb.regime_of_month[month[i]]
+        p = pool[r]
+        if p != NO_POOL and np.isnan(effort[r]):
+            k = 2 * p + stream[i]
+            effort[r] = empirical(rng, U_DECLINED, dt, g, T.D_EFFORT + k, ev, ec)
+        if np.isnan(cps_days[r]):
+            cps_days[r] = empirical(rng, U_DECLINED, dt, g, T.D_CPS, ev, ec)
+        if np.isnan(trial[r]):
+            trial[r] = empirical(rng, U_DECLINED, dt, g, T.D_TRIAL, ev, ec)
+        if np.isnan(proceedings[r]):
+            kind = (T.D_HEARING if route[r] == HEARING
+                    else T.D_MEETING if route[r] == MEETING else T.D_ACCELERATED)
+            proceedings[r] = empirical(rng, U_DECLINED, dt, g, kind, ev, ec)
     for i in range(stream.size):
         g = tb.regime_of_month[month[i]]
         if np.isnan(assess[i]):
@@ -462,10 +546,41 @@ def _stage(tb, p, order, ready, work, start, end):
         shared_queue(order, ready, work, start, end, times, slots, tb.capacity_pace[p],
                      steps, tb.horizon)
         return
-    queue(order, ready, work, start, times, slots, steps, tb.horizon)
+    queue(order, ready, work, start, times, slots, steps, tb.horizon, 0.0,
+          np.ones(0, np.bool_))  # no caseload limit: every case is admitted
     for j in range(order.size):
         i = order[j]
         end[i] = start[i] + work[i]
+
+
+@njit(cache=True)
+def _admit(tb, arrival, fates, declined_row):
+    """With an IOPC caseload limit: run the IOPC's queue in order of its decisions (`queue`
+    with the limit), and give each referral it declines the fate drawn for that (the row
+    after the n cases); returns the n cases' fates and which ones it could have declined."""
+    (assess, referred, refer, pool, effort, officer, cps_referred, cps_days, charged, trial,
+     convicted, route, proceedings, proven, dismissed) = fates
+    n = arrival.size
+    candidate = declined_row >= 0
+    if tb.iopc_limit > 0.0:
+        ready = arrival + assess[:n] + refer[:n]
+        rows = np.flatnonzero(candidate)
+        admitted = np.ones(n, np.bool_)
+        start = np.full(n, INF)
+        queue(order_by_time(ready, rows, tb.month_edges[0] - 1.0), ready, effort, start,
+              tb.capacity_times[IOPC], tb.capacity_slots[IOPC], tb.capacity_steps[IOPC],
+              tb.horizon, tb.iopc_limit, admitted)
+        for i in rows:
+            if admitted[i]:
+                continue
+            r = declined_row[i]
+            pool[i], effort[i], officer[i] = pool[r], effort[r], officer[r]
+            cps_referred[i], cps_days[i], charged[i] = cps_referred[r], cps_days[r], charged[r]
+            trial[i], convicted[i], route[i] = trial[r], convicted[r], route[r]
+            proceedings[i], proven[i], dismissed[i] = proceedings[r], proven[r], dismissed[r]
+    return (assess[:n], referred[:n], refer[:n], pool[:n], effort[:n], officer[:n],
+            cps_referred[:n], cps_days[:n], charged[:n], trial[:n], convicted[:n], route[:n],
+            proceedings[:n], proven[:n], dismissed[:n]), candidate
 
 
 @njit(cache=True)
@@ -659,17 +774,19 @@ def records(tb, k0, k1, replication):
     and `sim.engine.records` lay them out."""
     rng = make_rng(k0, k1, replication)
     cases, allegations, outcomes, arrival, stream, outcome, month = _arrivals(tb, rng)
-    fates = _fates(tb, rng, stream, outcome, month)
+    drawn, declined_row = _fates(tb, rng, stream, outcome, month)
+    fates, candidate = _admit(tb, arrival, drawn, declined_row)
     (assess, referred, refer, pool, effort, _, cps_referred, cps_days, charged, trial, _,
      route, proceedings, _, _) = fates
     times = _times(tb, arrival, assess, referred, refer, pool, effort, cps_referred,
                    cps_days, charged, trial, route, proceedings)
-    return (cases, allegations, outcomes), (arrival, stream), fates, times
+    return (cases, allegations, outcomes), (arrival, stream, candidate), fates, times
 
 
 @njit(cache=True)
 def _one(tb, k0, k1, replication, bins):
-    (cases, allegations, _), (arrival, stream), fates, times = records(tb, k0, k1, replication)
+    (cases, allegations, _), (arrival, stream, _), fates, times = records(tb, k0, k1,
+                                                                         replication)
     (_, referred, _, pool, _, officer, _, _, _, _, _, route, _, proven, dismissed) = fates
     (assessed, decided, queued, inv_start, inv_end, cps_at, trial_end, hearing_queued,
      hearing_start, ended, finalised) = times

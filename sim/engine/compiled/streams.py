@@ -33,7 +33,14 @@ _PTRS_FROM = 10.0  # NumPy's switch from multiplication to PTRS
 #: distribution families as the tables write them (sim.engine.compiled.tables)
 FIXED, EXPONENTIAL, LOGNORMAL, GAMMA, EMPIRICAL = 0, 1, 2, 3, 4
 PURPOSE = {name: i for i, name in enumerate(PURPOSES)}
-_PURPOSES = len(PURPOSES)
+#: numba compiles this module's globals into its cached machine code and keys that cache on
+#: this file alone, so the number of purposes is written here too: a purpose added in
+#: `sim.engine.randomness` must change this line, or a stale cache would index past the end
+#: of a replication's stream state
+_PURPOSES = 16
+if len(PURPOSES) != _PURPOSES:
+    raise ImportError(f"sim.engine.randomness has {len(PURPOSES)} purposes but"
+                      f" sim/engine/compiled/streams.py says {_PURPOSES}: change both")
 
 
 @njit(inline="always", cache=True)
@@ -61,7 +68,7 @@ def make_rng(k0, k1, replication):
     there is none). The seed comes split by `key_words`."""
     ident = np.empty(3, np.uint32)
     ident[0], ident[1], ident[2] = k0, k1, replication
-    return ident, np.zeros(len(PURPOSES), np.uint64), np.full(2 * len(PURPOSES), np.nan)
+    return ident, np.zeros(_PURPOSES, np.uint64), np.full(2 * _PURPOSES, np.nan)
 
 
 @njit(inline="always", cache=True)

@@ -67,6 +67,7 @@ class Tables(NamedTuple):
     capacity_steps: np.ndarray  # (4,) int: the steps of each schedule
     capacity_pace: np.ndarray  # (4, K) cases in hand at full pace (inf: slots only)
     capacity_shared: np.ndarray  # (4,) bool: the pool's cases in hand share its time
+    iopc_limit: float  # the IOPC takes a case while open < this x its slots (0: no limit)
     report_edges: np.ndarray  # (M + 1,) 0, then each reported month's end
     month_of_day: np.ndarray  # (ceil(horizon),) reported month of each day
     first_report_month: int  # simulated month of the first reported one
@@ -112,6 +113,7 @@ def tables_for(scenario: Scenario, timeline: Timeline, regimes: Regimes) -> Tabl
         empirical_cumulative=np.array(weights or [1.0]),
         capacity_times=times, capacity_slots=slots, capacity_steps=steps,
         capacity_pace=pace, capacity_shared=shared,
+        iopc_limit=float(scenario.iopc_referral.caseload_limit or 0.0),
         report_edges=report_edges,
         month_of_day=np.searchsorted(report_edges, days, side="right").astype(np.int64) - 1,
         first_report_month=len(timeline.month_starts) - len(timeline.report_months),

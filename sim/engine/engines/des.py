@@ -17,7 +17,7 @@ from collections import deque
 import numpy as np
 import simpy
 
-from sim.engine.cases import HEARING, NO_POOL, POOL_CODE, CaseDraws
+from sim.engine.cases import HEARING, IOPC, NO_POOL, POOL_CODE, CaseDraws
 from sim.engine.engines.compiled import draw_replication
 from sim.engine.metrics import Measured, measure
 from sim.engine.records import Records
@@ -25,6 +25,10 @@ from sim.engine.regimes import Regimes
 from sim.model.capacity import capacity_schedule
 from sim.model.scenario import Capacity, Scenario
 from sim.model.timeline import Timeline
+
+
+class EnginesDisagree(RuntimeError):
+    """The DES reached a decision the compiled kernel's draws do not follow: a bug in one."""
 
 
 class SlotPool:
@@ -39,6 +43,7 @@ class SlotPool:
     def __init__(self, env: simpy.Environment, times: np.ndarray, slots: np.ndarray) -> None:
         self.env = env
         self.idle = int(slots[0])
+        self.capacity = int(slots[0])  # the slots in force (the schedule's current step)
         self.busy: dict[int, float] = {}  # slot -> when its case ends
         self.retiring: set[int] = set()
         self.waiting: deque[tuple[simpy.Event, float]] = deque()
@@ -68,7 +73,12 @@ class SlotPool:
             self.busy[slot] = self.env.now + duration
             event.succeed(slot)
 
+    def open_cases(self) -> int:
+        """Cases waiting for or holding a slot (a retiring slot's case included)."""
+        return len(self.waiting) + len(self.busy) + len(self.retiring)
+
     def _resize(self, target: int) -> None:
+        self.capacity = target
         change = target - (self.idle + len(self.busy))
         if change >= 0:
             self.idle += change
@@ -208,6 +218,20 @@ class DesEngine:
         pools = {code: pool_of(getattr(scenario.pools, p)) for p, code in POOL_CODE.items()}
         panels = pool_of(scenario.proceedings.panels)
         t = rec.columns
+        limit = scenario.iopc_referral.caseload_limit
+        iopc = pools[IOPC]
+
+        def iopc_decides(i: int) -> None:
+            """The caseload limit, from this engine's own IOPC queue: the IOPC takes the
+            case while its open cases are fewer than limit x its slots. The draws hold the
+            fate that follows the kernel's decision, so the two must agree."""
+            assert isinstance(iopc, SlotPool)  # a limit needs slots (the scenario checks)
+            takes = iopc.open_cases() < limit * iopc.capacity
+            if takes != (d.pool[i] == IOPC):
+                raise EnginesDisagree(
+                    f"replication {d.replication}, case {i} at day {env.now:.6g}: the DES's"
+                    f" IOPC {'takes' if takes else 'declines'} it ({iopc.open_cases()} open,"
+                    f" {iopc.capacity} slots, limit {limit}); the kernel's draws say otherwise")
 
         def case(i: int):
             row = row0 + i
@@ -217,6 +241,8 @@ class DesEngine:
             if d.referred[i]:
                 yield env.timeout(d.refer_days[i])
                 t["referral_decided"][row] = env.now
+                if limit is not None and d.iopc_candidate[i]:
+                    iopc_decides(i)
             if d.pool[i] == NO_POOL:
                 t["finalised"][row] = env.now
                 return
