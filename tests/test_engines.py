@@ -70,6 +70,8 @@ def _stress(kind: str) -> dict:
         panels["full_pace_caseload"] = 4
         panels["staff"] = [{"from": "2018-04-01", "value": 12}, {"from": "2021-05-01",
                                                                 "value": 3}]
+    elif kind == "hearings":  # a saturated hearing stage: two panels for ~57 hearings a year
+        d["proceedings"]["panels"]["staff"] = [{"from": "2018-04-01", "value": 2}]
     elif kind == "iopc_limit":  # a full IOPC declines referrals: queue and declines both
         d["pools"]["iopc"]["staff"] = [{"from": "2018-04-01", "value": 6},
                                        {"from": "2021-03-01", "value": 3},
@@ -88,7 +90,8 @@ def _records(scenario, engine: str, reps: int, seed: int = 7):
     return case_records(engine, scenario, Timeline.for_scenario(scenario), seed, range(reps))
 
 
-KINDS = ["baseline", "saturated", "cps", "steps", "empirical", "shared", "iopc_limit"]
+KINDS = ["baseline", "saturated", "cps", "steps", "empirical", "shared", "hearings",
+         "iopc_limit"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -118,6 +121,13 @@ def test_engines_agree_case_by_case(kind: str) -> None:
         assert np.array_equal(np.isnan(a), np.isnan(b)), f"{kind}: {name} happened differently"
         assert np.allclose(a[~np.isnan(a)], b[~np.isnan(b)], rtol=0, atol=1e-6), (
             f"{kind}: {name} differs by up to {np.nanmax(np.abs(a - b)):.3g} days")
+
+
+def test_the_hearing_stress_really_queues() -> None:
+    """Two panels (20 slots) for hearings that hold one about 470 days: cases wait months."""
+    rec = _records(scenario_from_dict(_stress("hearings")), "compiled", 2)
+    wait = rec.columns["hearing_start"] - rec.columns["hearing_queued"]
+    assert np.nanmean(wait) > 60
 
 
 def test_saturated_stress_really_queues() -> None:
