@@ -118,6 +118,7 @@ def test_installed_copy_uses_its_own_files(installed, tmp_path):
     assert got["cal_out"] == "calibration"  # ./calibration, never inside site-packages
 
 
+@pytest.mark.slow  # the wheel's kernel compiles cold in its own venv (about 40 s on 2 cores)
 def test_installed_run_validate_and_brief_from_an_empty_folder(installed, tmp_path):
     in_empty_folder(tmp_path, installed, "ccsim", "run", "--reps", "5", "--quiet")
     (run_dir,) = (tmp_path / "results").iterdir()
