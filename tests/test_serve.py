@@ -84,6 +84,24 @@ def test_controls_make_the_changes_a_scenario_file_makes() -> None:
     assert apply_settings(base, parse_settings({"iopc_staff": {"value": 30}})) is base
 
 
+def test_the_iopc_caseload_rule_is_for_the_whole_run() -> None:
+    """The caseload-limit control sets `iopc_referral.caseload_limit` (0: none, the shipped
+    fixed share), has no month (a month outside the forecast is not refused), and is the
+    sensitivity scenario's rule at 1."""
+    base = load_scenario(ROOT / "scenarios" / "police_uplift.yaml")
+    assert current_values(base)["iopc_limit"] == 0.0
+    control = next(c for c in CONTROLS if c.id == "iopc_limit")
+    assert not control.dated and control.describe()["dated"] is False
+    option = apply_settings(base, parse_settings({"iopc_limit": {"value": 1,
+                                                                  "from": "1999-01"}}))
+    shipped = load_scenario(ROOT / "scenarios" / "sensitivity"
+                            / "police_uplift_iopc_capacity_bound.yaml")
+    assert option.iopc_referral == shipped.iopc_referral
+    assert "from" not in option.description.split("IOPC takes")[1]
+    assert apply_settings(option, parse_settings({"iopc_limit": {"value": 0}})
+                          ).iopc_referral.caseload_limit is None
+
+
 def test_demand_growth_compounds_by_year_from_its_month() -> None:
     base = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     option = apply_settings(base, parse_settings({"demand_growth": {"value": 10,

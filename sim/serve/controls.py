@@ -44,6 +44,7 @@ class Control:
     step: float
     help: str
     path: str  # the scenario field it moves (staff steps, a lever's field, demand)
+    dated: bool = True  # acts from a month the page asks for (False: the whole run)
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +72,13 @@ CONTROLS: tuple[Control, ...] = (
             " scenario; 100%: the pilot's 51% resolved outside Schedule 3 (S-08)."
             " Phased in over 12 months, for complaints received from the month chosen.",
             "assessment.complaints"),
+    Control("iopc_limit", "IOPC takes a Met referral while its open cases are under",
+            "x its slots", 0, 10, 0.05,
+            "0: it takes its fixed share whatever its caseload (the shipped scenarios);"
+            " 1: only with a free investigator slot; 1.5: with up to half as many waiting."
+            " A referral it does not take is directed or returned. No published figure"
+            " gives this for Met cases. The whole run, not from a month.",
+            "iopc_referral.caseload_limit", dated=False),
 )
 BY_ID = {c.id: c for c in CONTROLS}
 POOL_OF = {"iopc_staff": "iopc", "dps_staff": "dps", "psu_staff": "psu"}
@@ -92,6 +100,7 @@ def current_values(scenario: Scenario) -> dict[str, float]:
     values["cps_days"] = float(data["cps"]["decision_days"].get("mean", math.nan))
     values["demand_growth"] = 0.0
     values["early_contact"] = 0.0
+    values["iopc_limit"] = float(scenario.iopc_referral.caseload_limit or 0.0)
     return values
 
 
@@ -147,7 +156,7 @@ def apply_settings(base: Scenario, settings: Mapping[str, Setting]) -> Scenario:
     if not moved:
         return base
     for key, setting in moved.items():
-        if not base.start <= setting.start < base.end:
+        if BY_ID[key].dated and not base.start <= setting.start < base.end:
             raise InputError("not a month of the forecast", field=key,
                              value=setting.start.strftime("%Y-%m"),
                              allowed=f"a month from {base.start:%Y-%m} to"
@@ -169,8 +178,11 @@ def _derived(base: Scenario, moved: Mapping[str, Setting]) -> Scenario:
     words = []
     for key, s in moved.items():
         control, when = BY_ID[key], first_of_month(s.start)
-        words.append(f"{control.label} {s.value:g} {control.unit} from {when:%B %Y}")
-        if control.path.endswith(".staff"):
+        words.append(f"{control.label} {s.value:g} {control.unit}"
+                     + (f" from {when:%B %Y}" if control.dated else ""))
+        if key == "iopc_limit":
+            changes["iopc_referral.caseload_limit"] = s.value or None
+        elif control.path.endswith(".staff"):
             changes.update(SearchLever(control.path, when).changes(data, s.value, base.start))
         elif key == "cps_days":
             days = dict(data["cps"]["decision_days"])

@@ -53,9 +53,10 @@ function buildForm(setup) {
     const month = el("input", {id: `m-${c.id}`, type: "month", min: first, max: last,
       "aria-label": `${c.label}: from`});
     month.value = setup.default_from;
+    month.hidden = !c.dated;  // a rule for the whole run has no month
     box.append(el("div", {class: "control", id: `control-${c.id}`},
       el("label", {class: "name", for: value.id, text: c.label}),
-      value, el("span", {class: "unit", text: ` ${c.unit} from `}), month,
+      value, el("span", {class: "unit", text: ` ${c.unit}${c.dated ? " from " : ""}`}), month,
       el("p", {class: "help", text: c.help}),
       el("p", {class: "error", id: `error-${c.id}`, role: "alert"})));
   }
