@@ -8,11 +8,14 @@ standard errors of 200,000 draws (a false alarm about once in 1.7 million per ch
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 from numba import njit
 
+from sim.engine import compiled
 from sim.engine.compiled.streams import (
     PURPOSE,
     key_words,
@@ -98,3 +101,24 @@ def test_gamma_mean_and_variance(shape: float) -> None:
     assert abs(x.mean() - shape) <= Z * math.sqrt(shape / N)
     mu4 = 3 * shape**2 + 6 * shape  # fourth central moment of a standard gamma
     assert abs(x.var(ddof=1) - shape) <= Z * math.sqrt((mu4 - shape**2) / N)
+
+
+def test_a_changed_source_drops_the_kernels_caches(tmp_path) -> None:
+    """numba keys a cache on its own file only; the package drops every cache beside the
+    code when any module the kernel is compiled with changes (a new purpose, say), and
+    keeps them while nothing has."""
+    engine = Path(compiled.__file__).resolve().parent.parent
+    copy = tmp_path / "engine"
+    for name in compiled._COMPILED_FROM:
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(engine / name, copy / name)
+    cache = copy / "compiled" / "__pycache__"
+    cache.mkdir()
+    assert compiled.drop_stale_caches(copy, cache)  # no stamp yet
+    (cache / "kernel.records-1.py311.nbi").write_text("index")
+    assert not compiled.drop_stale_caches(copy, cache)
+    assert (cache / "kernel.records-1.py311.nbi").exists(), "nothing changed: kept"
+    with (copy / "randomness.py").open("a") as f:
+        f.write("\n# a change\n")
+    assert compiled.drop_stale_caches(copy, cache)
+    assert not (cache / "kernel.records-1.py311.nbi").exists(), "a source changed: dropped"

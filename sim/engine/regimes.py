@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.model.levers import lever_changes, lever_fraction
+from sim.model.levers import case_rules, lever_changes, lever_fraction
 from sim.model.scenario import Scenario
 from sim.model.timeline import Timeline
 
@@ -55,8 +55,7 @@ class Regimes:
                 for m in range(months)]
         distinct = sorted(set(keys), key=keys.index)
         index = {k: i for i, k in enumerate(distinct)}
-        changes = [*base["earlier_rules"], *base["levers"]]
-        regimes = [scenario.with_changes(lever_changes(base, changes, k),
+        regimes = [scenario.with_changes(lever_changes(base, case_rules(base), k),
                                          source=f"{scenario.name} (levers at {k})")
                    for k in distinct]
         return cls(regimes, np.array([index[k] for k in keys], dtype=np.int64))

@@ -76,11 +76,10 @@ def rates_by_month(stream: StreamDemand, timeline: Timeline) -> np.ndarray:
     reaching its own value in the ramp's last month (as a lever's ramp does)."""
     steps = stream.cases_per_month
     mid_days = (timeline.month_edges[:-1] + timeline.month_edges[1:]) / 2
-    rates = timeline.in_force(steps, mid_days).astype(float)
+    which = timeline.step_in_force(steps, mid_days)
+    rates = np.array([s.value for s in steps], dtype=float)[which]
     if not any(s.ramp_months for s in steps):
         return rates
-    days = np.array([timeline.day(s.from_) for s in steps])
-    which = np.maximum(np.searchsorted(days, mid_days, side="right") - 1, 0)
     for k, (j, mid) in enumerate(zip(which, month_midpoints(timeline), strict=True)):
         step = steps[j]
         if j == 0 or not step.ramp_months or mid < step.from_:

@@ -30,11 +30,10 @@ from typing import Any
 
 from sim.errors import InputError
 from sim.files.reading import read_text
+from sim.model.bounds import FIRST_YEAR, LAST_YEAR, MAX_CASES_PER_MONTH, MAX_STEPS, STREAMS
+from sim.model.timeline import DAYS_PER_YEAR
 
-DAYS_PER_MONTH = 365.25 / 12  # an average month, the unit of `cases_per_month`
-MAX_ROWS = 1_200  # as MAX_STEPS: monthly for a hundred years
-MAX_CASES = 1e6  # as MAX_CASES_PER_MONTH
-STREAM_NAMES = ("complaints", "conduct")
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12  # an average month, the unit of `cases_per_month`
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 FORMAT = "a CSV with a month column (YYYY-MM) and a column of cases received in each month"
 
@@ -45,7 +44,7 @@ def expand_demand_files(data: dict[str, Any], scenario_path: Path) -> dict[str, 
     demand = data.get("demand")
     if not isinstance(demand, dict):
         return data
-    for stream in STREAM_NAMES:
+    for stream in STREAMS:
         spec = demand.get(stream, {}).get("cases_per_month") if isinstance(
             demand.get(stream), dict) else None
         if isinstance(spec, dict):
@@ -92,9 +91,9 @@ def _rows(text: str, path: Path, column: str) -> list[tuple[dt.date, float]]:
                              value=",".join(header)[:200], allowed=FORMAT)
     rows: list[tuple[dt.date, float]] = []
     for number, row in enumerate(reader, start=2):  # line 1 is the header
-        if len(rows) >= MAX_ROWS:
-            raise InputError(f"more than {MAX_ROWS} months", file=path,
-                             allowed=f"at most {MAX_ROWS} rows, one a month")
+        if len(rows) >= MAX_STEPS:
+            raise InputError(f"more than {MAX_STEPS} months", file=path,
+                             allowed=f"at most {MAX_STEPS} rows, one a month")
         month, count = _month(row.get("month"), path, number), _count(
             row.get(column), path, number, column)
         if rows and month <= rows[-1][0]:
@@ -109,9 +108,10 @@ def _rows(text: str, path: Path, column: str) -> list[tuple[dt.date, float]]:
 
 def _month(text: Any, path: Path, line: int) -> dt.date:
     match = MONTH.match(str(text or "").strip())
-    if not match or not 1 <= int(match[2]) <= 12 or not 1900 <= int(match[1]) <= 2200:
+    if (not match or not 1 <= int(match[2]) <= 12
+            or not FIRST_YEAR <= int(match[1]) <= LAST_YEAR):
         raise InputError("not a month", file=path, field=f"line {line}, month", value=text,
-                         allowed="YYYY-MM, a month from 1900 to 2200")
+                         allowed=f"YYYY-MM, a month from {FIRST_YEAR} to {LAST_YEAR}")
     return dt.date(int(match[1]), int(match[2]), 1)
 
 
@@ -120,9 +120,9 @@ def _count(text: Any, path: Path, line: int, column: str) -> float:
         value = float(str(text).strip())
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or not 0 <= value <= MAX_CASES:
+    if not math.isfinite(value) or not 0 <= value <= MAX_CASES_PER_MONTH:
         raise InputError("not a count of cases", file=path, field=f"line {line}, {column}",
-                         value=text, allowed=f"a number from 0 to {MAX_CASES:.0e}")
+                         value=text, allowed=f"a number from 0 to {MAX_CASES_PER_MONTH:.0e}")
     return value
 
 

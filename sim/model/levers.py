@@ -98,6 +98,12 @@ def lever_changes(base: dict[str, Any], levers: list[dict[str, Any]],
     return changes
 
 
+def case_rules(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A scenario's dated changes to case handling, in the order they apply: its earlier
+    rules, then its levers (a regime sets them in turn, `lever_changes`)."""
+    return [*data.get("earlier_rules", []), *data.get("levers", [])]
+
+
 def applied(base: dict[str, Any], levers: list[dict[str, Any]],
             fractions: tuple[float, ...]) -> dict[str, Any]:
     """The scenario data with each lever applied to the given fraction (unvalidated: the

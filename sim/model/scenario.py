@@ -37,30 +37,29 @@ from pydantic_core import PydanticCustomError
 from sim.errors import InputError, ScenarioError, shorten
 from sim.files.reading import read_text
 from sim.files.writing import write_text_atomic
+from sim.model.bounds import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_CASES_PER_MONTH,
+    MAX_CASES_PER_STAFF,
+    MAX_COST_GBP,
+    MAX_LEVERS,
+    MAX_NAME_CHARS,
+    MAX_OFFICER_RATIO,
+    MAX_OFFICERS,
+    MAX_SLOTS,
+    MAX_STAFF,
+    MAX_STEPS,
+    MAX_TEXT_CHARS,
+    POOLS,
+    SHARE_TOLERANCE,
+    STREAMS,
+)
 from sim.model.demand_file import expand_demand_files
 from sim.model.distributions import MAX_DAYS, Distribution, Number, Real, WholeNumber
 from sim.model.fields import set_path
 from sim.model.frozen import Frozen
-from sim.model.levers import applied, lever_path_problem
-
-SHARE_TOLERANCE = 1e-6
-MAX_SLOTS = 100_000  # case slots in one pool: far above any real one, and what an engine holds
-FIRST_YEAR, LAST_YEAR = 1900, 2200  # dates the calendar (and bank holidays) can handle
-# Upper bounds far above any force, chosen so that what `validate` accepts `run` can run:
-# peak demand (officer growth included) of 1e8 a month, times 50 allegations, stays far below
-# numpy's Poisson limit (about 9.2e18); a valid demand too big to hold is then refused by
-# the memory planner (sim.engine.run.plan_chunks) with its own message, before any sampling.
-MAX_CASES_PER_MONTH = 1e8  # a stream's arrivals at their peak (the Met: under 1,000)
-MAX_STAFF = 1e6  # head count on one step
-MAX_CASES_PER_STAFF = 1e4
-MAX_OFFICERS = 1e7
-MAX_OFFICER_RATIO = 1_000  # largest / smallest headcount; elasticity raises it to a power
-MAX_STEPS = 1_200  # dated steps in one list: monthly for a hundred years
-MAX_LEVERS = 100  # each is checked against the scenario, on in turn
-MAX_COST_GBP = 1e7  # a year of one officer
-MAX_NAME_CHARS, MAX_TEXT_CHARS = 200, 10_000
-POOLS = ("iopc", "dps", "psu")
-STREAMS = ("complaints", "conduct")
+from sim.model.levers import applied, case_rules, lever_path_problem
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -540,8 +539,7 @@ class Scenario(Frozen):
                             for c in changes))  # mid-ramp
         for k, fractions in enumerate(checks):
             try:
-                Scenario.model_validate(
-                    applied(data, [*data["earlier_rules"], *data["levers"]], fractions))
+                Scenario.model_validate(applied(data, case_rules(data), fractions))
             except ValueError as exc:  # a ValidationError, or a value that cannot be ramped
                 raise _levers_broke(changes, min(k, n - 1), exc, self._where) from None
         return self
@@ -655,11 +653,12 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def resolve_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The file's mapping merged over the files it extends, innermost first."""
-    data = expand_demand_files(read_yaml_mapping(path, what=SCENARIO_FILE), Path(path))
+    data = read_yaml_mapping(path, what=SCENARIO_FILE)
     return _merge_parent(path, data, seen)
 
 
 def _merge_parent(path: Path, data: dict[str, Any], seen: tuple[Path, ...]) -> dict[str, Any]:
+    data = expand_demand_files(data, Path(path))  # a CSV is named relative to its own file
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -690,9 +689,8 @@ def _merge_parent(path: Path, data: dict[str, Any], seen: tuple[Path, ...]) -> d
         raise InputError(f"the scenario it extends ({shorten(str(parent_path), 200)}):"
                          f" {exc.problem}", file=path,
                          field="extends", allowed=exc.allowed or SCENARIO_FILE) from None
-    parent_data = expand_demand_files(parse_yaml_mapping(text, parent_path, SCENARIO_FILE),
-                                      parent_path)
-    base = _merge_parent(parent_path, parent_data, (*seen, path.resolve()))
+    base = _merge_parent(parent_path, parse_yaml_mapping(text, parent_path, SCENARIO_FILE),
+                         (*seen, path.resolve()))
     return deep_merge(base, data)
 
 

@@ -55,9 +55,13 @@ class Timeline:
     def in_force(self, steps, t: np.ndarray) -> np.ndarray:
         """The value of dated steps (`from_`, `value`: demand rates, staff) in force at days
         `t`; the first step also holds before its date."""
-        days = np.array([self.day(s.from_) for s in steps])
         values = np.array([s.value for s in steps])
-        return values[np.maximum(np.searchsorted(days, t, side="right") - 1, 0)]
+        return values[self.step_in_force(steps, t)]
+
+    def step_in_force(self, steps, t: np.ndarray) -> np.ndarray:
+        """Which of the dated steps is in force at days `t` (0 before the first)."""
+        days = np.array([self.day(s.from_) for s in steps])
+        return np.maximum(np.searchsorted(days, t, side="right") - 1, 0)
 
     @property
     def horizon_days(self) -> float:

@@ -262,13 +262,13 @@ def _headline_more(t: GoalSeekResult, number: int) -> str:
 def headline_text(brief: BriefResult) -> str:
     """The brief's headline sentence, then what it rests on (for the terminal)."""
     return "\n".join([headline(brief, _Numbers(brief)),
-                      *(f"  rests on: {' '.join(c.split())}" for c in brief.config.caveats)])
+                      *(f"  rests on: {c}" for c in brief.config.caveats)])
 
 
 def caveat_blocks(brief: BriefResult) -> list[Block]:
     """The brief file's caveats, right under the headline: an assumption that alone makes
     the headline's effect is said where the headline is read, not only in the table."""
-    caveats = [" ".join(c.split()) for c in brief.config.caveats]
+    caveats = brief.config.caveats
     return [("p", "What this answer rests on:"), ("list", caveats)] if caveats else []
 
 
@@ -317,7 +317,7 @@ def options_table(brief: BriefResult, n: _Numbers) -> Table:
             *questions,
             n.meets(name),
             _staff_text(staff, n.j),
-            _gbp_m(costed_total(staff)[n.j]) if staff else _gbp_m(0.0),
+            _gbp_m(costed_total(staff)[n.j]),
             _gbp_m(_mean(susp)) + susp_change,
         ])
     target = ("the probability is the share of replications meeting that level, with a"
@@ -587,8 +587,7 @@ def write_brief(brief: BriefResult, out_dir: Path, config_path: Path | None = No
                                         float_format="%.6g")
         record: dict[str, Any] = {"provenance": brief_provenance(brief, config_path),
                                   "headline": headline(brief, _Numbers(brief)),
-                                  "caveats": [" ".join(c.split())
-                                              for c in brief.config.caveats]}
+                                  "caveats": brief.config.caveats}
         if brief.questions():
             pd.DataFrame([{"question": i, "goal": t.target.kind, "metric": t.target.metric,
                            "target_value": t.target_value, **vars(p)}

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from sim.engine.engines import DEFAULT_ENGINE
 from sim.engine.metrics import GLOSSARY
@@ -101,6 +101,11 @@ class Assumption(Frozen):
     source: str = ""
 
 
+def one_line(text: str) -> str:
+    """Text as one line, its runs of spaces and line breaks one space (folded YAML)."""
+    return " ".join(text.split())
+
+
 class BriefConfig(Frozen):
     """A brief file: what to run and what to assume (paths relative to the file)."""
 
@@ -118,8 +123,9 @@ class BriefConfig(Frozen):
     assumptions: list[Assumption] = Field(default_factory=list)
     #: what the headline rests on, said beside it: assumptions that alone produce (or remove)
     #: its effect, with the sensitivity that shows how much
-    caveats: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
-        default_factory=list, max_length=20)
+    caveats: list[Annotated[str, Field(min_length=1, max_length=2000),
+                            AfterValidator(one_line)]] = Field(default_factory=list,
+                                                               max_length=20)
     figures: str | None = None
 
 

@@ -18,20 +18,21 @@ from pathlib import Path
 _COMPILED_FROM = ("compiled/kernel.py", "compiled/streams.py", "compiled/tables.py", "bins.py",
                   "cases.py", "randomness.py")
 _STAMP = "ccsim-sources.sha256"
+_ENGINE = Path(__file__).resolve().parent.parent
 
 
-def _drop_stale_caches() -> None:
-    """Delete this package's numba caches beside the code when any source they were built
-    from has changed since (a stamp file records the sources' digest). A read-only install
-    cannot be edited, so only the folder beside the code is kept in step."""
-    engine = Path(__file__).resolve().parent.parent
+def drop_stale_caches(engine: Path = _ENGINE, cache: Path = _ENGINE / "compiled" /
+                      "__pycache__") -> bool:
+    """Delete the numba caches in `cache` when any of the sources they were built with (in
+    `engine`, the `sim/engine` folder) has changed; a stamp file there records the sources'
+    digest. True if it deleted them. A read-only install cannot be edited, so only the
+    folder beside the code is kept in step."""
     digest = hashlib.sha256(b"".join((engine / name).read_bytes()
                                      for name in _COMPILED_FROM)).hexdigest()
-    cache = Path(__file__).resolve().parent / "__pycache__"
     stamp = cache / _STAMP
     try:
         if stamp.read_text() == digest:
-            return
+            return False
     except OSError:
         pass
     try:
@@ -40,7 +41,8 @@ def _drop_stale_caches() -> None:
         cache.mkdir(exist_ok=True)
         stamp.write_text(digest)
     except OSError:  # a read-only install: its caches were built from its own sources
-        pass
+        return False
+    return True
 
 
-_drop_stale_caches()
+drop_stale_caches()

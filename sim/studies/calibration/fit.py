@@ -31,8 +31,8 @@ old rules for the cases received under them and it starts from the stocks they l
 investigation time in 2021, mostly of cases received under them. The calibration variant
 (`Problem.scenario(theta, variant=True)`) differs from the baseline (`variant=False`) only
 in its reporting window and replayed demand. The `pre2020:` values are written to
-parameters.csv, the report and the baseline's earlier rule (tests check they agree), not
-to `fitted.yaml`, whose values are fields.
+parameters.csv and the report, not to `fitted.yaml` (whose values are fields); the
+baseline's earlier rule carries them (tests/test_calibration.py checks they agree).
 When a post-2020 parameter has no target in the fit window (the `--until 2019/20`
 hold-out) it carries its pre-2020 twin's estimate forward.
 """
