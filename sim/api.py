@@ -48,6 +48,7 @@ from sim.studies.compare import Comparison, check_comparable
 from sim.studies.compare import compare as compare_runs
 from sim.studies.goal_seek import Goal, GoalSeekResult, Point, SearchLever
 from sim.studies.goal_seek import goal_seek as seek
+from sim.studies.parameter_uncertainty import DEFAULT_DIR as DEFAULT_CALIBRATION
 from sim.studies.parameter_uncertainty import (
     REPS_PER_DRAW,
     check_uncertainty,
@@ -82,9 +83,14 @@ def run(
     out: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Saved[RunResult]:
-    """Simulate a scenario (a Scenario or a scenario file); with `parameter_uncertainty` (a
-    calibration folder) draw the fitted parameters per `reps_per_draw` replications; with
-    `out`, write the run folder (summary, yearly, monthly series, charts, report)."""
+    """Simulate a scenario (a Scenario or a scenario file); with `out`, write the run folder
+    (summary, yearly, monthly series, charts, report).
+
+    `parameter_uncertainty`: a calibration folder whose posterior (posterior.csv) gives each
+    group of `reps_per_draw` replications its fitted parameters, so the ranges include what
+    we do not know about them; None (here the default) holds them fixed at the scenario's
+    calibrated values. `ccsim run` draws from the shipped calibration/ unless given
+    --fixed-parameters."""
     scenario, source = _scenario(scenario)
     check_run([scenario], reps, seed, engine, chunk_size, workers, sources=[source])
     posterior = None
@@ -116,8 +122,10 @@ def compare(
     their paired differences; with `out`, write comparison.csv, charts and a report.
 
     With `parameter_uncertainty` (a calibration folder) every scenario's group g of
-    replications runs under the same parameter draw g, applied to its own values, so the
-    pairing holds and the intervals include what we do not know about the fitted values."""
+    replications runs under the same posterior draw g, applied to its own values, so the
+    pairing holds and the intervals include what we do not know about the fitted values;
+    None (here the default) holds them fixed. `ccsim compare` draws from the shipped
+    calibration/ unless given --fixed-parameters."""
     if len(scenarios) < 2:
         raise InputError("a comparison needs a base and at least one alternative",
                          field="scenarios", value=len(scenarios), allowed="two or more")
@@ -185,7 +193,9 @@ def goal_seek(
     too, for a curve; `progress` is told each evaluated point. With `out`, write
     target.json and points.csv. `result.answer` is None when no value up to the maximum
     meets it. With `parameter_uncertainty` (a calibration folder) every lever value runs
-    under the same parameter draws, so the search stays paired."""
+    under the same posterior draws, so the search stays paired; None (here the default)
+    holds the fitted parameters fixed. `ccsim target` draws from the shipped calibration/
+    unless given --fixed-parameters."""
     scenario, source = _scenario(scenario)
     check_run([scenario], reps, seed, engine, sources=[source])
     runner = _runner([scenario], parameter_uncertainty, reps_per_draw)
@@ -204,42 +214,49 @@ def calibrate(
     report_reps: int = calibration.REPORT_REPS,
     seed: int = calibration.SEED,
     engine: str = DEFAULT_ENGINE,
-    max_evals: int = calibration.MAX_NFEV,
+    walkers: int = calibration.WALKERS,
+    steps: int = calibration.STEPS,
+    burn_in: int = calibration.BURN,
     progress: Callable[[str], None] | None = None,
 ) -> Saved[calibration.Fit]:
-    """Fit the baseline's free parameters to the published targets (those up to `until`
-    only, with the later ones reported as a hold-out), and write the overlay, ranges,
-    target table, chart and report to `out` (default: the shipped calibration/, or its
-    holdout-YYYY-YY folder with `until`)."""
+    """The posterior of the baseline's fitted parameters given the published targets (those
+    up to `until` only, the later ones then a back-test), by MCMC; writes the overlay,
+    the posterior draws, the predictive checks, charts and report to `out` (default: the
+    shipped calibration/, or its backtest-YYYY-YY folder with `until`). Needs emcee."""
     if until is not None and not re.fullmatch(r"\d{4}/\d{2}", str(until)):
         raise InputError("not a fiscal year", field="until", value=until,
                          allowed="a fiscal year such as 2019/20")
-    for name, value in (("reps", reps), ("report_reps", report_reps),
-                        ("max_evals", max_evals)):
-        if value < 1:
-            raise InputError("must be at least 1", field=name, value=value,
-                             allowed="a whole number >= 1")
+    for name, value, least in (("reps", reps, 1), ("report_reps", report_reps, 1),
+                               ("walkers", walkers, 2 * len(calibration.PARAMS)),
+                               ("burn_in", burn_in, 0), ("steps", steps, burn_in + 10)):
+        if value < least:
+            raise InputError(f"must be at least {least}", field=name, value=value,
+                             allowed=f"a whole number >= {least}")
     check_run_size(reps, seed)
     check_run_size(report_reps, seed)
     check_run([], reps, seed, engine)  # the engine: the runs' scenarios come from the fit
+    calibration.require_sampler()
     folder = Path(out) if out is not None else (
         calibration.DEFAULT_OUT if until is None
-        else calibration.DEFAULT_OUT / f"holdout-{until.replace('/', '-')}")
+        else calibration.DEFAULT_OUT / f"backtest-{until.replace('/', '-')}")
     check_out(folder, "calibrate")
     all_targets = load_targets(Path(targets))
     fit_targets = calibration.select_targets(all_targets, until)
     free = calibration.identified(calibration.PARAMS, fit_targets)
     problem = calibration.Problem(calibration.base_scenario(), calibration.PARAMS,
-                                  all_targets, fit_targets, reps, seed, engine)
-    result = calibration.fit(problem, max_evals, report_reps, progress, free)
+                                  all_targets, fit_targets, reps, seed, engine, until=until)
+    result = calibration.fit(problem, report_reps, progress, free, walkers, steps,
+                             burn=burn_in)
     settings = {"targets_file": str(targets), "until": until, "fit_reps": reps,
                 "report_reps": report_reps, "seed": seed, "engine": engine,
-                "max_nfev": max_evals, "nfev": result.nfev,
-                "evaluations": problem.evaluations, "cost": result.cost,
-                "seconds": result.seconds, "optimizer": result.message,
-                "variant": calibration.VARIANT,
+                "method": result.message, "walkers": walkers, "steps": steps,
+                "burn_in": burn_in, "simulations": result.nfev,
+                "predictive_draws": calibration.PREDICTIVE_DRAWS,
+                "evaluations": problem.evaluations, "cost_at_point": result.cost,
+                "seconds": result.seconds, "variant": calibration.VARIANT,
                 "provenance": provenance(seed=seed, fit_reps=reps, report_reps=report_reps,
-                                         engine=engine, targets_file=str(targets))}
+                                         engine=engine, targets_file=str(targets),
+                                         walkers=walkers, steps=steps, burn_in=burn_in)}
     files = write_calibration(result, free, folder, settings, until)
     write_marker(folder, "calibrate", [p.name for p in files])
     return Saved(result, folder, files)
@@ -263,8 +280,11 @@ def brief(
     """The Recommendation 7 brief from a brief file (default: the shipped briefs/rec7.yaml):
     the counterfactual, every option and the goal-seek, paired; with `out`, brief.html,
     brief.md, the tables and charts. Given values replace the file's. With
-    `parameter_uncertainty` every run draws the fitted parameters (the same draws for each
-    option and lever value), so the intervals include what we do not know about them."""
+    `parameter_uncertainty` (a calibration folder) every run draws the fitted parameters
+    from its posterior (the same draws for each option and lever value), so the intervals
+    include what we do not know about them; None (here the default) holds them fixed.
+    `ccsim brief` draws from the shipped calibration/ unless the brief file says
+    `parameters: fixed` or it is given --fixed-parameters (`brief_parameters`)."""
     path = Path(config_path) if config_path is not None else default_brief_path()
     config = with_overrides(load_brief_config(path), year=year, confidence=confidence,
                             cost_per_investigator_year_gbp=cost_per_investigator_year_gbp)
@@ -284,6 +304,14 @@ def brief(
     return Saved(result, None if out is None else write_brief(result, Path(out), path))
 
 
+def brief_parameters(config_path: str | Path | None = None) -> Path | None:
+    """The calibration folder `ccsim brief` draws from when neither --fixed-parameters nor
+    --parameter-uncertainty is given: the shipped one, unless the brief file (default: the
+    shipped briefs/rec7.yaml) says `parameters: fixed` (then None: fixed)."""
+    path = Path(config_path) if config_path is not None else default_brief_path()
+    return None if load_brief_config(path).parameters == "fixed" else DEFAULT_CALIBRATION
+
+
 def diff(first: ScenarioLike, second: ScenarioLike) -> list[tuple[str, Any, Any]]:
     """What differs between two scenarios as resolved (`extends:` applied, defaults filled):
     (field path, first value, second value) for each field, levers and their dates
@@ -298,9 +326,10 @@ def diff(first: ScenarioLike, second: ScenarioLike) -> list[tuple[str, Any, Any]
 
 def _runner(scenarios: Sequence[Scenario], parameter_uncertainty: str | Path | None,
             reps_per_draw: int) -> Callable[[Scenario, int, int, str], RunResult]:
-    """How a study makes each run: plainly, or with the calibration's parameter draws (the
-    calibration checked against each of `scenarios` now, before any run; the draws are the
-    same for every scenario the study runs, so its comparisons stay paired)."""
+    """How a study makes each run: with fixed parameters, or with the calibration's
+    posterior draws (the calibration checked against each of `scenarios` now, before any
+    run; the draws are the same for every scenario the study runs, so its comparisons stay
+    paired)."""
     if parameter_uncertainty is None:
         return run_scenario
     folder = Path(parameter_uncertainty)
@@ -327,5 +356,5 @@ def _check_out(out: str | Path | None, command: str) -> None:
         check_out(Path(out), command)
 
 
-__all__ = ["Saved", "brief", "calibrate", "compare", "diff", "goal_seek", "load_scenario",
-           "run", "sweep"]
+__all__ = ["Saved", "brief", "brief_parameters", "calibrate", "compare", "diff", "goal_seek",
+           "load_scenario", "run", "sweep"]

@@ -26,7 +26,7 @@ from sim.errors import InputError
 from sim.files.shipped import shipped_path
 from sim.files.writing import WriteError, default_out
 from sim.outputs.brief_report import headline_text
-from sim.outputs.calibration_report import fit_table
+from sim.outputs.calibration_report import calibration_summary, fit_table
 from sim.outputs.provenance import recording_command
 from sim.outputs.terminal import (
     Progress,
@@ -36,8 +36,17 @@ from sim.outputs.terminal import (
     headline_table,
 )
 from sim.serve.server import HOST, PORT, serve
-from sim.studies.calibration.fit import DEFAULT_TARGETS, FIT_REPS, MAX_NFEV, REPORT_REPS, SEED
+from sim.studies.calibration.fit import (
+    BURN,
+    DEFAULT_TARGETS,
+    FIT_REPS,
+    REPORT_REPS,
+    SEED,
+    STEPS,
+    WALKERS,
+)
 from sim.studies.goal_seek import GOAL_KINDS, Goal, Point, SearchLever, lever_name, parse_level
+from sim.studies.parameter_uncertainty import REPS_PER_DRAW
 from sim.studies.sweep.design import load_sweep
 from sim.version import __version__
 
@@ -80,19 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_uncertainty_options(run)
     run.set_defaults(handler=cmd_run)
 
-    cal = sub.add_parser("calibrate", help="fit the baseline's parameters to published figures")
+    cal = sub.add_parser(
+        "calibrate", help="the posterior of the baseline's parameters given published figures",
+        description="MCMC (emcee, the calibrate extra) on the likelihood that"
+        " calibration/targets.csv's observation model gives; writes the posterior draws"
+        " that runs use, posterior predictive checks, and with --until a back-test of the"
+        " later figures.")
     cal.add_argument("--targets", type=Path, help="targets CSV (default calibration/targets.csv)")
     cal.add_argument("--out", type=Path, help="output directory (default the checkout's"
                      " calibration/, or ./calibration when installed from a wheel; under it"
-                     " holdout-YYYY-YY with --until)")
-    cal.add_argument("--until", help="fit only targets up to this fiscal year (e.g. 2019/20)"
-                     " and report the later ones as a hold-out check")
-    cal.add_argument("--reps", type=int, help="replications per objective evaluation")
-    cal.add_argument("--report-reps", type=int, help="replications for the final report")
+                     " backtest-YYYY-YY with --until)")
+    cal.add_argument("--until", help="fit only figures up to this fiscal year (e.g. 2020/21)"
+                     " and write backtest.csv: the later figures against the forecast")
+    cal.add_argument("--reps", type=int,
+                     help="replications per likelihood evaluation (common random numbers)")
+    cal.add_argument("--report-reps", type=int, help="replications at the posterior medians")
     cal.add_argument("--seed", type=int, help="random seed (default: the shipped fit's)")
     cal.add_argument("--engine", default=DEFAULT_ENGINE,
                      help="compiled (the default) or des (the SimPy reference)")
-    cal.add_argument("--max-evals", type=int, help="most objective evaluations")
+    cal.add_argument("--walkers", type=int, help="MCMC walkers (at least twice the parameters)")
+    cal.add_argument("--steps", type=int, help="MCMC steps per walker (default 260)")
+    cal.add_argument("--burn-in", type=int, help="steps discarded as burn-in (default 100)")
     cal.add_argument("--quiet", action="store_true", help="no progress lines")
     cal.set_defaults(handler=cmd_calibrate)
 
@@ -135,14 +152,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_uncertainty_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--parameter-uncertainty", nargs="?", type=Path,
-                        const=shipped_path("calibration"), metavar="CALIBRATION_DIR",
-                        help="draw the fitted parameters from the calibration's ranges, one draw"
-                             " per group of replications (default dir: the shipped"
-                             " calibration/), so intervals include parameter uncertainty")
-    parser.add_argument("--reps-per-draw", type=int, default=10,
-                        help="replications per parameter draw (default 10)")
+def _add_uncertainty_options(parser: argparse.ArgumentParser, default: str = "") -> None:
+    """--parameter-uncertainty [DIR] and --fixed-parameters (one or the other: argparse
+    refuses both, exit 2), and --reps-per-draw. Drawing is the default, so a decision's
+    intervals include what the calibration does not pin down."""
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--parameter-uncertainty", nargs="?", type=Path,
+                     const=shipped_path("calibration"), metavar="CALIBRATION_DIR",
+                     help="draw the fitted parameters from this calibration folder's posterior"
+                          " (posterior.csv), one draw per group of replications, so the"
+                          " intervals include parameter uncertainty (the default, from the"
+                          f" shipped calibration/{default})")
+    how.add_argument("--fixed-parameters", action="store_true",
+                     help="hold the fitted parameters at their calibrated values: the"
+                          " intervals then show chance alone")
+    parser.add_argument("--reps-per-draw", type=int, default=REPS_PER_DRAW,
+                        help="replications per parameter draw (default 1: each replication its"
+                             " own draw; more is quicker, but replications sharing a draw are"
+                             " correlated and the 95%% intervals then too narrow)")
+
+
+def _parameters(args: argparse.Namespace) -> Path | None:
+    """The calibration folder to draw the fitted parameters from (None: fixed): the one
+    named, else the shipped one, unless --fixed-parameters."""
+    if args.fixed_parameters:
+        return None
+    return args.parameter_uncertainty or shipped_path("calibration")
 
 
 def _add_target_parser(sub) -> None:
@@ -207,7 +242,7 @@ def _add_brief_parser(sub) -> None:
     brief.add_argument("--no-target", action="store_true", help="skip the goal-seek")
     brief.add_argument("--out", type=Path, help="output directory (default results/brief-...)")
     brief.add_argument("--quiet", action="store_true", help="no progress lines")
-    _add_uncertainty_options(brief)
+    _add_uncertainty_options(brief, default=", unless the brief file says parameters: fixed")
     brief.set_defaults(handler=cmd_brief)
 
 
@@ -233,7 +268,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with Progress(args.reps, args.quiet, f"{scenario.name} [{args.engine}]") as advance:
         saved = api.run(path, args.reps, args.seed, args.engine, workers=args.workers,
                         chunk_size=args.chunk_size,
-                        parameter_uncertainty=args.parameter_uncertainty,
+                        parameter_uncertainty=_parameters(args),
                         reps_per_draw=args.reps_per_draw, out=out, progress=advance)
     if not args.quiet:
         print(headline_table(saved.result))
@@ -248,9 +283,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with Progress(args.reps * len(paths), args.quiet, f"compare [{args.engine}]") as advance:
         saved = api.compare(paths, args.reps, args.seed, args.engine,
                             workers=os.cpu_count() or 1,
-                            parameter_uncertainty=args.parameter_uncertainty,
+                            parameter_uncertainty=_parameters(args),
                             reps_per_draw=args.reps_per_draw, out=out, progress=advance)
-    print(comparison_table(saved.result.table()))
+    comparison = saved.result
+    print(comparison_table(comparison.table(), [comparison.base, *comparison.alternatives]))
     print(f"results written to {saved.folder}")
     if not args.quiet:
         print(f"open {saved.folder / 'report.html' if saved.folder else 'report.html'}")
@@ -273,18 +309,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     defaults = {"reps": FIT_REPS, "report_reps": REPORT_REPS, "seed": SEED,
-                "max_evals": MAX_NFEV}
+                "walkers": WALKERS, "steps": STEPS, "burn_in": BURN}
     given = {k: getattr(args, k) for k in defaults}
     saved = api.calibrate(
         args.targets or DEFAULT_TARGETS, args.out, args.until, engine=args.engine,
         progress=None if args.quiet else (lambda s: print(s, file=sys.stderr)),
         **{k: defaults[k] if v is None else v for k, v in given.items()})
     table = fit_table(saved.result)
-    print(f"{int(table['pass'].sum())} of {len(table)} targets within tolerance;"
-          f" {saved.result.nfev} evaluations in {time.perf_counter() - started:.0f} s")
-    for _, r in table[~table["pass"]].iterrows():
-        print(f"  outside tolerance: {r.target_id} published {r.published:g},"
-              f" model {r.model_mean:.4g}")
+    in_fit, later = table[table.in_fit], table[~table.in_fit]
+    print(f"posterior from {saved.result.nfev} simulations in"
+          f" {time.perf_counter() - started:.0f} s; {calibration_summary(in_fit, 'fitted')}")
+    if not later.empty:
+        print(f"back-test: {calibration_summary(later, 'later')}")
+        for fy, rows in later.groupby("fiscal_year", sort=True):
+            print(f"  {fy}: {calibration_summary(rows, 'forecast')}")
+        for _, r in later[~later.in_90].iterrows():
+            print(f"  outside its 90% interval: {r.target_id} published {r.published:g},"
+                  f" forecast {r.predictive_mean:.4g}")
     print(f"written to {saved.folder}: {', '.join(p.name for p in saved.files)}")
     return EXIT_OK
 
@@ -331,13 +372,21 @@ def cmd_target(args: argparse.Namespace) -> int:
     saved = api.goal_seek(args.scenario, SearchLever(args.lever, args.from_date), goal,
                           reps=args.reps, seed=args.seed, engine=args.engine, step=args.step,
                           low=args.min, high=args.max, curve_step=args.curve_step,
-                          parameter_uncertainty=args.parameter_uncertainty,
+                          parameter_uncertainty=_parameters(args),
                           reps_per_draw=args.reps_per_draw, out=args.out, progress=said)
     result = saved.result
     print(goal_seek_table(result, args.metric, args.year))
     if saved.folder is not None:
         print(f"results written to {saved.folder}")
     return EXIT_OK if result.answer is not None else EXIT_TARGET_NOT_MET
+
+
+def _brief_parameters(args: argparse.Namespace) -> Path | None:
+    """As `_parameters`, except that with neither flag the brief file decides (its
+    `parameters:`, drawn unless it says fixed): a flag on the command line wins."""
+    if args.fixed_parameters:
+        return None
+    return args.parameter_uncertainty or api.brief_parameters(args.config)
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
@@ -351,7 +400,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
                       year=args.year, confidence=args.confidence,
                       cost_per_investigator_year_gbp=args.cost_per_investigator,
                       with_goal_seek=not args.no_target,
-                      parameter_uncertainty=args.parameter_uncertainty,
+                      parameter_uncertainty=_brief_parameters(args),
                       reps_per_draw=args.reps_per_draw, out=out, progress=said)
     out = saved.folder or out
     print(headline_text(saved.result))

@@ -59,9 +59,9 @@ def test_parameter_uncertainty_runs_through_the_one_run_loop(monkeypatch) -> Non
                                          workers=2, chunk_size=1)
     for name, values in one.measured.summary.items():
         np.testing.assert_array_equal(values, two.measured.summary[name], err_msg=name)
-    assert "drawn from the calibration" in one.parameters
-    plain = run_scenario(s, 6, 3, "compiled")
-    assert plain.parameters == "the scenario's own values"
+    assert "drawn from the calibration posterior" in one.parameters
+    plain = run_scenario(s, 6, 3, "compiled")  # the API's default: fixed
+    assert plain.parameters == "fixed at the calibrated values (--fixed-parameters)"
     assert any(not np.array_equal(v, one.measured.summary[k], equal_nan=True)
                for k, v in plain.measured.summary.items()), "the draws change the results"
 
@@ -159,6 +159,7 @@ def test_a_brief_with_parameter_uncertainty_says_so() -> None:
                for r in (brief.comparison.base, *brief.comparison.alternatives))
     text = " ".join(str(c) for kind, c in brief_blocks(brief, _no_charts()) if kind == "p")
     assert "what we do not know about the fitted parameters" in text
+    assert "parameters drawn from the calibration posterior (calibration/posterior.csv)" in text
 
 
 def _no_charts() -> dict[str, Path]:

@@ -20,7 +20,7 @@ from sim.errors import InputError
 from sim.model.capacity import slot_schedule
 from sim.model.scenario import load_scenario, scenario_from_dict
 from sim.model.timeline import Timeline
-from sim.outputs.brief_report import write_brief
+from sim.outputs.brief_report import headline_text, write_brief
 from sim.studies.brief import (
     BriefConfig,
     BriefInputs,
@@ -126,7 +126,7 @@ def test_what_the_headline_rests_on_is_said_beside_it(small_brief_dir: Path) -> 
     headline's vicinity. The shipped brief's caveats follow the headline in the Markdown and
     HTML, and are in brief.json."""
     caveats = load_brief_config(default_brief_path()).caveats
-    assert any("90% busy" in c for c in caveats) and any("S-32" in c for c in caveats)
+    assert any("nearly fully busy" in c for c in caveats) and any("S-32" in c for c in caveats)
     lines = (small_brief_dir / "brief.md").read_text().splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("> **"))
     after = "\n".join(lines[at + 1: at + 8])
@@ -136,6 +136,19 @@ def test_what_the_headline_rests_on_is_said_beside_it(small_brief_dir: Path) -> 
     assert html.index("What this answer rests on:") < html.index("Forecasts from ccsim")
     record = json.loads((small_brief_dir / "brief.json").read_text())
     assert record["caveats"] == [" ".join(c.split()) for c in caveats]
+
+
+def test_the_brief_says_where_its_parameters_come_from(small_brief_dir: Path) -> None:
+    """The small brief runs through `make_brief` with fixed parameters (the API's default):
+    its page, Markdown, brief.json and terminal text say so; the shipped brief file asks
+    `ccsim brief` to draw them."""
+    said = "parameters fixed at the calibrated values (--fixed-parameters)"
+    for name in ("brief.html", "brief.md"):
+        assert said in " ".join((small_brief_dir / name).read_text().split()), name
+    record = json.loads((small_brief_dir / "brief.json").read_text())
+    assert record["parameters"] == said and "chance alone" in record["ranges"]
+    assert said in headline_text(small_brief())
+    assert load_brief_config(default_brief_path()).parameters == "drawn"
 
 
 def test_the_shipped_default_question_is_the_expected_wait_and_the_probability_second() -> None:
@@ -174,7 +187,8 @@ def test_the_probability_curve_is_in_the_brief(small_brief_dir: Path) -> None:
     assert {30, 34, 38, 42, 44} <= set(curve.value), "every curve value"
     assert (curve.share_low <= curve.share).all() and (curve.share <= curve.share_high).all()
     for _, p in curve.iterrows():
-        assert (p.share_low, p.share_high) == pytest.approx(wilson(int(p.met), int(p.reps)))
+        assert (p.share_low, p.share_high) == pytest.approx(  # the CSV holds 6 figures
+            wilson(int(p.met), int(p.reps)), rel=1e-5)
     md = (small_brief_dir / "brief.md").read_text()
     section = md[md.index("### Question 2"):md.index("## Assumptions")]
     assert "(plots/question_2.png)" in section and "Wilson 95%" in section

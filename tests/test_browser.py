@@ -112,4 +112,5 @@ def test_the_compare_report_renders_in_chromium(small_yaml: Path, tmp_path: Path
 
 def test_the_calibration_report_renders_in_chromium() -> None:
     _check_page(ROOT / "calibration" / "report.html", "calibration-report",
-                ("targets within tolerance", "Regime change"), min_images=1)
+                ("Predictive coverage", "Priors and posteriors", "Regime change"),
+                min_images=2)

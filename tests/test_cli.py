@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -12,13 +13,18 @@ import pandas as pd
 import pytest
 import yaml
 
+import sim
 from sim import cli
 from sim.cli import main
 from sim.engine.engines import get_engine
 from sim.engine.metrics import GLOSSARY, HEADLINE
+from sim.engine.randomness import stream
 from sim.errors import InputError
+from sim.files.shipped import shipped_path
+from sim.model.fields import get_path
 from sim.outputs.labels import label
 from sim.outputs.run_report import value_range
+from sim.studies import parameter_uncertainty
 from tests.conftest import BASELINE, ROOT, small_dict
 
 RUN_FILES = ["manifest.json", "summary.csv", "yearly.csv", "timeseries.parquet", "report.html"]
@@ -33,9 +39,10 @@ def small_yaml(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def run_a(small_yaml: Path, tmp_path_factory) -> Path:
+    """A run with the fitted parameters fixed: the plain run others are compared with."""
     out = tmp_path_factory.mktemp("runs") / "A"
     assert main(["run", str(small_yaml), "--reps", "3", "--seed", "1", "--out", str(out),
-                 "--quiet"]) == 0
+                 "--quiet", "--fixed-parameters"]) == 0
     return out
 
 
@@ -69,7 +76,7 @@ def test_yearly_is_by_fiscal_year(run_a: Path) -> None:
 def test_same_seed_identical_summary(small_yaml: Path, run_a: Path, tmp_path: Path) -> None:
     out = tmp_path / "B"
     assert main(["run", str(small_yaml), "--reps", "3", "--seed", "1", "--out", str(out),
-                 "--quiet"]) == 0
+                 "--quiet", "--fixed-parameters"]) == 0  # as run_a
     assert (out / "summary.csv").read_bytes() == (run_a / "summary.csv").read_bytes()
     assert (out / "yearly.csv").read_bytes() == (run_a / "yearly.csv").read_bytes()
 
@@ -136,16 +143,98 @@ def test_run_with_no_scenario_uses_packaged_baseline(tmp_path: Path) -> None:
     assert manifest["scenario_name"] == "baseline"
 
 
-def test_parameter_uncertainty_flag_uses_the_shipped_calibration(small_yaml: Path, run_a: Path,
-                                                                  tmp_path: Path) -> None:
-    """`--parameter-uncertainty` with no folder draws from the shipped calibration/ from any
-    working directory, and its forecast differs from the plain run with the same seed."""
-    out = tmp_path / "pu"
-    assert main(["run", str(small_yaml), "--reps", "3", "--seed", "1", "--out", str(out),
-                 "--quiet", "--parameter-uncertainty", "--reps-per-draw", "1"]) == 0
-    drawn = pd.read_csv(out / "summary.csv").set_index("metric")["mean"]
+def test_runs_draw_the_parameters_by_default_and_fixed_is_the_plain_run(
+        small_yaml: Path, run_a: Path, tmp_path: Path, monkeypatch) -> None:
+    """With neither flag `ccsim run` draws the fitted parameters from the shipped
+    calibration's posterior, from any working directory (as `--parameter-uncertainty` with
+    no folder), and its manifest says so; `--fixed-parameters` gives exactly the API's plain
+    run (its default), and says so too."""
+    monkeypatch.chdir(tmp_path)
+    runs = {}
+    for name, flags in (("default", []), ("flag", ["--parameter-uncertainty"])):
+        runs[name] = tmp_path / name
+        assert main(["run", str(small_yaml), "--reps", "3", "--seed", "1", "--out",
+                     str(runs[name]), "--quiet", "--reps-per-draw", "1", *flags]) == 0
+    manifest = json.loads((runs["default"] / "manifest.json").read_text())
+    assert manifest["parameters"] == ("drawn from the calibration posterior"
+                                      " (calibration/posterior.csv), one draw per replication")
+    assert (runs["default"] / "summary.csv").read_bytes() == (
+        runs["flag"] / "summary.csv").read_bytes()
+    fixed = json.loads((run_a / "manifest.json").read_text())["parameters"]
+    assert fixed == "fixed at the calibrated values (--fixed-parameters)"
+    sim.run(small_yaml, reps=3, seed=1, out=tmp_path / "api")
+    assert (run_a / "summary.csv").read_bytes() == (tmp_path / "api" / "summary.csv").read_bytes()
+    drawn = pd.read_csv(runs["default"] / "summary.csv").set_index("metric")["mean"]
     plain = pd.read_csv(run_a / "summary.csv").set_index("metric")["mean"]
     assert drawn["officers.restricted.mean"] != plain["officers.restricted.mean"]
+    for run in (runs["default"], run_a):
+        subtitle = (run / "report.html").read_text().split("class='subtitle'>")[1]
+        said = json.loads((run / "manifest.json").read_text())["parameters"]
+        assert f"parameters {said}" in html.unescape(subtitle.split("</p>")[0])
+
+
+def test_compare_gives_every_option_the_same_draw_for_each_group(
+        small_yaml: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """The pairing holds under the default draws: group g of every option runs under the
+    posterior row stream(seed, g, "parameters") picks, applied to the option's own values."""
+    groups: dict[str, list] = {}
+    real = parameter_uncertainty.run_scenario
+
+    def recorded(scenario, *args, **kwargs):
+        groups.setdefault(scenario.name, []).append(kwargs["groups"])
+        return real(scenario, *args, **kwargs)
+
+    monkeypatch.setattr(parameter_uncertainty, "run_scenario", recorded)
+    other = small_dict(horizon_years=2)
+    other["name"] = "cheaper_cps"
+    other["cps"]["charge_share"] = 0.5  # not a fitted field
+    alt = tmp_path / "alt.yaml"
+    alt.write_text(yaml.safe_dump(other, sort_keys=False))
+    assert main(["compare", str(small_yaml), str(alt), "--reps", "6", "--seed", "7",
+                 "--reps-per-draw", "2", "--out", str(tmp_path / "cmp"), "--quiet"]) == 0
+    assert "parameters drawn from the calibration posterior" in capsys.readouterr().out
+    posterior = parameter_uncertainty.load_posterior(ROOT / "calibration")
+    fields = [(j, item.split(" x ")[0]) for j, paths in enumerate(posterior.parameters.paths)
+              for item in paths.split("; ")
+              if not item.startswith(("pre2020:", "officers."))]
+    base = sim.load_scenario(small_yaml).to_dict()
+    (base_groups,), (alt_groups,) = groups["baseline"], groups["cheaper_cps"]
+    assert len(base_groups) == len(alt_groups) == 3
+    for g, (a, b) in enumerate(zip(base_groups, alt_groups, strict=True)):
+        row = stream(7, g, "parameters").integers(len(posterior.draws))
+        assert a.reps == b.reps == range(2 * g, 2 * g + 2)
+        for j, path in fields:
+            factor = posterior.draws[row, j] / posterior.parameters.estimate[j]
+            expected = get_path(base, path) * factor
+            assert get_path(a.scenario.to_dict(), path) == pytest.approx(expected, rel=1e-12)
+            assert get_path(b.scenario.to_dict(), path) == pytest.approx(expected, rel=1e-12)
+        assert b.scenario.cps.charge_share == 0.5, "the option keeps its own change"
+
+
+def test_a_brief_file_can_fix_the_parameters_and_a_flag_wins(tmp_path: Path) -> None:
+    """The brief file's `parameters:` (drawn unless it says fixed) is the default of
+    `ccsim brief`; --fixed-parameters and --parameter-uncertainty override it."""
+    shipped = ROOT / "briefs" / "rec7.yaml"
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text(shipped.read_text().replace("parameters: drawn", "parameters: fixed")
+                     .replace("../", f"{ROOT}/"))
+    assert "parameters: fixed" in fixed.read_text()
+
+    def chosen(*argv: str):
+        return cli._brief_parameters(cli.build_parser().parse_args(["brief", *argv]))
+
+    assert chosen() == chosen("--config", str(shipped)) == shipped_path("calibration")
+    assert chosen("--config", str(fixed)) is None
+    assert chosen("--config", str(fixed), "--parameter-uncertainty", str(tmp_path)) == tmp_path
+    assert chosen("--config", str(fixed), "--parameter-uncertainty") == shipped_path(
+        "calibration")
+    assert chosen("--config", str(shipped), "--fixed-parameters") is None
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(shipped.read_text().replace("parameters: drawn", "parameters: sometimes")
+                   .replace("../", f"{ROOT}/"))
+    with pytest.raises(InputError, match=r"(?s)bad\.yaml.*field 'parameters'.*'drawn' or"
+                                         r" 'fixed'"):
+        chosen("--config", str(bad))
 
 
 def test_run_prints_plain_headlines_in_their_units_and_where_the_report_is(
@@ -168,19 +257,20 @@ def test_run_prints_plain_headlines_in_their_units_and_where_the_report_is(
     assert "%" in next(x for x in lines if x.startswith("IOPC investigations finished"))
     assert "working days" in next(x for x in lines if x.startswith("mean time to finalise"))
     assert next(x for x in lines if x.startswith("pay cost of suspended officers")).count("£") == 3
-    assert "chance alone" in printed, "the ranges say where they come from"
+    assert "what we do not know about the fitted" in printed, "where the ranges come from"
+    assert "parameters drawn from the calibration posterior" in " ".join(printed.split())
 
 
 def test_compare_prints_each_option_in_plain_words_with_a_verdict(
         small_yaml: Path, tmp_path: Path, capsys) -> None:
     fewer = small_dict(horizon_years=2)
     fewer["name"] = "fewer_iopc"
-    fewer["pools"]["iopc"]["staff"] = [{"from": "2018-04-01", "value": 20}]
+    fewer["pools"]["iopc"]["staff"] = [{"from": "2018-04-01", "value": 15}]
     alt = tmp_path / "fewer_iopc.yaml"
     alt.write_text(yaml.safe_dump(fewer, sort_keys=False))
     out = tmp_path / "cmp"
     assert main(["compare", str(small_yaml), str(alt), "--reps", "3", "--out", str(out),
-                 "--quiet"]) == 0
+                 "--quiet", "--fixed-parameters"]) == 0  # chance alone: 3 reps suffice
     printed = capsys.readouterr().out
     for metric in HEADLINE:
         assert metric not in printed, f"{metric}: metric names stay in comparison.csv"
@@ -192,7 +282,7 @@ def test_compare_prints_each_option_in_plain_words_with_a_verdict(
     assert f"{lab.change(r.diff_mean)} (" in row, "the difference in the metric's units"
     word = lab.verdict(r.diff_mean, bool(r.distinguishable))
     assert row.endswith({"same": "no clear change"}.get(word, word)), row
-    assert word == "worse", "a third fewer IOPC investigators: more IOPC investigations open"
+    assert word == "worse", "half the IOPC investigators: more IOPC investigations open"
 
 
 def test_progress_is_plain_lines_when_not_a_terminal_and_silent_when_quiet(

@@ -248,12 +248,15 @@ def test_the_written_charts_are_inlined_in_the_page(comparison: Comparison,
 def test_the_subtitle_says_where_the_ranges_come_from(comparison: Comparison) -> None:
     runs = [comparison.base, *comparison.alternatives]
     assert ranges_note(runs) == ("The ranges come from chance alone (arrivals, routes and case"
-                                 " lengths): every run used the scenario's own values.")
-    drawn = ("drawn from the calibration in calibration (parameters.csv, covariance.csv),"
-             " one draw per 1 replications")
+                                 " lengths), with parameters fixed at the calibrated values"
+                                 " (--fixed-parameters): every run used the scenario's own"
+                                 " values.")
+    drawn = ("drawn from the calibration posterior (calibration/posterior.csv), one draw per"
+             " 10 replications")
     uncertain = [dataclasses.replace(r, parameters=drawn) for r in runs]
     assert ranges_note(uncertain) == ("The ranges include parameter uncertainty as well as"
-                                      f" chance: every run's parameters were {drawn}.")
+                                      " chance, the same draws for every option:"
+                                      f" parameters {drawn}.")
     mixed = ranges_note([runs[0], uncertain[1]])
     assert mixed.startswith("The ranges do not all come from the same place: base: chance"
                             " alone; more_iopc: parameter uncertainty included (drawn from")

@@ -156,7 +156,8 @@ def test_a_result_written_before_markers_is_still_replaced(tmp_path: Path) -> No
 
 def test_the_shipped_calibration_folders_are_calibrate_results() -> None:
     check_out(SHIPPED_CALIBRATION, "calibrate")
-    check_out(SHIPPED_CALIBRATION / "holdout-2019-20", "calibrate")
+    for until in ("2019-20", "2020-21"):
+        check_out(SHIPPED_CALIBRATION / f"backtest-{until}", "calibrate")
     with pytest.raises(InputError, match="not a run result"):
         check_out(SHIPPED_CALIBRATION, "run")
 

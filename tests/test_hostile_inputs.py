@@ -253,8 +253,13 @@ FIRST_ROW_LINE = HEADER_AT + 2  # line numbers count from 1
 
 
 def row_with(column: int, value: str) -> str:
+    return _row_with_all({column: value})
+
+
+def _row_with_all(values: dict[int, str]) -> str:
     fields = next(csv.reader([ROW]))
-    fields[column] = value
+    for column, value in values.items():
+        fields[column] = value
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(fields)
     return out.getvalue()
@@ -263,10 +268,10 @@ def row_with(column: int, value: str) -> str:
 def test_the_shipped_targets_quote_every_basis_holding_a_comma() -> None:
     rows = [r for r in csv.reader(line for line in SHIPPED_LINES if not line.startswith("#"))
             if r]
-    assert {len(r) for r in rows} == {11}
-    argued = [t for t in load_targets(TARGETS) if "family-wise" in t.basis]
-    assert len(argued) == 10
-    assert all(t.basis.endswith("as for targets at 2 sd)") for t in argued), "not cut short"
+    assert {len(r) for r in rows} == {12}
+    targets = load_targets(TARGETS)
+    assert all(t.basis.startswith("sampling") and "definition" in t.basis for t in targets), (
+        "every basis is read whole, its commas inside its quotes")
 
 
 @pytest.mark.parametrize(("data", "note"), [
@@ -283,29 +288,30 @@ def test_targets_saved_by_a_spreadsheet_are_read(tmp_path, data, note) -> None:
 
 def test_a_pound_sign_in_windows_1252_is_read(tmp_path) -> None:
     path = tmp_path / "targets.csv"
-    path.write_bytes((HEAD + row_with(10, "cost £5 a case")).encode("cp1252"))
+    path.write_bytes((HEAD + row_with(11, "cost £5 a case")).encode("cp1252"))
     assert load_targets(path)[0].basis == "cost £5 a case"
 
 
 @pytest.mark.parametrize(("text", "words"), [
     (HEAD + ROW.rstrip("\n") + ",extra\n",
-     (f"line {FIRST_ROW_LINE}", "12 fields where the header has 11", "double quotes")),
+     (f"line {FIRST_ROW_LINE}", "13 fields where the header has 12", "double quotes")),
     (HEAD + ",".join(ROW.split(",")[:5]) + "\n",
-     (f"line {FIRST_ROW_LINE}", "5 fields where the header has 11")),
+     (f"line {FIRST_ROW_LINE}", "5 fields where the header has 12")),
     (HEAD + ROW + ROW.replace("S-01", '"S-01', 1),
-     (f"row from line {FIRST_ROW_LINE + 1}", "malformed CSV", "unexpected end of data")),
-    (HEAD + row_with(7, "nan"), (f"line {FIRST_ROW_LINE}", "field 'tolerance'", "'nan'",
-                                 "a finite number above 0")),
-    (HEAD + row_with(7, "inf"), ("field 'tolerance'", "'inf'")),
-    (HEAD + row_with(7, "-0.05"), ("field 'tolerance'", "'-0.05'")),
-    (HEAD + row_with(9, "-1"), (f"line {FIRST_ROW_LINE}", "field 'weight'", "'-1'")),
-    (HEAD + row_with(9, "1e999"), ("field 'weight'", "'1e999'")),
+     (f"row from line {FIRST_ROW_LINE + 1}", "malformed CSV", "each quote doubled")),
+    (HEAD + row_with(9, "nan"), (f"line {FIRST_ROW_LINE}", "field 'sampling_sd'", "'nan'",
+                                 "a finite number >= 0")),
+    (HEAD + row_with(9, "inf"), ("field 'sampling_sd'", "'inf'")),
+    (HEAD + row_with(10, "-0.05"), ("field 'definition_sd'", "'-0.05'")),
+    (HEAD + row_with(8, "1e999"), (f"line {FIRST_ROW_LINE}", "field 'rounding_sd'", "'1e999'")),
+    (HEAD + _row_with_all({8: "0", 9: "0", 10: "0"}),
+     (f"line {FIRST_ROW_LINE}", "no observation error", "at least one part above 0")),
     (HEAD + row_with(4, "many"), ("field 'published'", "'many'")),
-    (HEAD + row_with(8, "percent"), ("field 'tolerance_type'", "rel or abs")),
+    (HEAD + row_with(7, "percent"), ("field 'sd_type'", "rel or abs")),
     (HEAD + row_with(2, "complaints.nonsense"),
      ("field 'metric'", "not a yearly model metric", "complaints.cases_per_year")),
     (HEAD + row_with(3, "2020-21"),
-     ("field 'period'", "'2020-21'", "fiscal year 2019/20 to 2021/22", "month 2019-04")),
+     ("field 'period'", "'2020-21'", "fiscal year 2019/20 to 2022/23", "month 2019-04")),
     (HEAD + row_with(3, "2030/31"), ("field 'period'", "'2030/31'")),
     (HEAD + row_with(3, "2021-05").replace("complaints.cases_per_year", "iopc.open.end"),
      ("field 'metric'", "not a monthly model metric", "iopc.open")),
@@ -315,10 +321,10 @@ def test_a_pound_sign_in_windows_1252_is_read(tmp_path) -> None:
     ("", ("the file is empty",)),
     (HEAD.replace(",basis", ",basis,notes") + ROW.rstrip("\n") + ",x\n",
      ("unknown column 'notes'",)),
-    (HEAD.replace(",weight", ""), ("the header lacks column weight",)),
-], ids=["too-many-fields", "too-few-fields", "unterminated-quote", "nan-tolerance",
-        "infinite-tolerance", "negative-tolerance", "negative-weight", "overflowing-weight",
-        "published-not-a-number", "unknown-tolerance-type", "unknown-metric",
+    (HEAD.replace(",definition_sd", ""), ("the header lacks column definition_sd",)),
+], ids=["too-many-fields", "too-few-fields", "unterminated-quote", "nan-error",
+        "infinite-error", "negative-error", "overflowing-error", "no-error",
+        "published-not-a-number", "unknown-error-type", "unknown-metric",
         "period-2020-21", "period-outside-the-run", "monthly-metric", "duplicate-id",
         "header-only", "empty", "unknown-column", "missing-column"])
 def test_a_bad_targets_csv_is_refused_before_any_simulation(tmp_path, capsys, monkeypatch,
@@ -409,9 +415,11 @@ def test_an_unmet_target_exits_with_its_documented_code(capsys) -> None:
 
 
 def calibration_copy(tmp: Path) -> Path:
+    """parameters.csv and posterior.csv of the shipped calibration (no covariance.csv: the
+    draws no longer need it)."""
     folder = tmp / "cal"
     folder.mkdir()
-    for name in ("parameters.csv", "covariance.csv"):
+    for name in ("parameters.csv", "posterior.csv"):
         shutil.copy(CALIBRATION / name, folder / name)
     return folder
 
@@ -420,8 +428,24 @@ def _set_cell(path: Path, line: int, column: str, new: str) -> None:
     """Set one CSV cell (its header's `column`, on file line `line`), whatever it held."""
     rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
     rows[line - 1][rows[0].index(column)] = new
+    _write_rows(path, rows)
+
+
+def _write_rows(path: Path, rows: list[list[str]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f, lineterminator="\n").writerows(rows)
+
+
+def _edit_columns(path: Path, edit) -> None:
+    """Apply `edit` to the list of each row's cells (the header's too)."""
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    _write_rows(path, [edit(row) for row in rows])
+
+
+def _swap(row: list[str], i: int, j: int) -> list[str]:
+    row = list(row)
+    row[i], row[j] = row[j], row[i]
+    return row
 
 
 def _edit(path: Path, old: str, new: str, line: int) -> None:
@@ -429,6 +453,9 @@ def _edit(path: Path, old: str, new: str, line: int) -> None:
     assert old in lines[line - 1]
     lines[line - 1] = lines[line - 1].replace(old, new, 1)
     path.write_text("".join(lines), encoding="utf-8")
+
+
+POSTERIOR_HEADER = "allowed: the header draw,psu_effort_complaints,psu_effort_conduct,"
 
 
 @pytest.mark.parametrize(("spoil", "words"), [
@@ -447,15 +474,42 @@ def _edit(path: Path, old: str, new: str, line: int) -> None:
     (lambda d: _edit(d / "parameters.csv", "pools.psu.investigation_days.complaints.mean",
                      "pools.psu.nothing", 2),
      ("parameters.csv, line 2", "field 'paths'", "'pools.psu.nothing' is not a number")),
-    (lambda d: _set_cell(d / "covariance.csv", 3, "psu_effort_complaints", "abc"),
-     ("covariance.csv, line 3", "field 'psu_effort_complaints'", "got: 'abc'")),
-    (lambda d: (d / "covariance.csv").write_text(""), ("covariance.csv", "the file is empty")),
-    (lambda d: (d / "covariance.csv").write_text("parameter,x\nx,1\n"),
-     ("covariance.csv", "does not match parameters.csv")),
-    (lambda d: (d / "covariance.csv").unlink(), ("covariance.csv", "not found")),
+    # the posterior sample: one row a draw, one column a parameter of parameters.csv
+    (lambda d: (d / "posterior.csv").unlink(),
+     ("posterior.csv", "calibration file not found", "run `ccsim calibrate`",
+      "or --fixed-parameters")),
+    (lambda d: (d / "posterior.csv").write_text(""), ("posterior.csv", "the file is empty")),
+    (lambda d: (d / "posterior.csv").write_text(
+        (d / "posterior.csv").read_text().splitlines(True)[0]),
+     ("posterior.csv", "no rows after the header")),
+    (lambda d: (d / "posterior.csv").write_text(
+        (d / "posterior.csv").read_text() + "1,2,3\n" + "4," * 40 + "\n"),
+     ("posterior.csv", "not a readable CSV")),
+    (lambda d: _edit_columns(d / "posterior.csv", lambda row: row[:2] + row[3:]),
+     ("posterior.csv, line 1", "missing column psu_effort_conduct",
+      "must match parameters.csv", POSTERIOR_HEADER)),
+    (lambda d: _edit_columns(d / "posterior.csv", lambda row: row[1:]),
+     ("posterior.csv, line 1", "missing column draw", POSTERIOR_HEADER)),
+    (lambda d: _edit(d / "posterior.csv", "hearing_days", "hearing_dayz", 1),
+     ("posterior.csv, line 1", "missing column hearing_days", "unknown column hearing_dayz")),
+    (lambda d: _edit_columns(d / "posterior.csv", lambda row: _swap(row, 1, 2)),
+     ("posterior.csv, line 1", "columns out of order", POSTERIOR_HEADER)),
+    (lambda d: _set_cell(d / "posterior.csv", 3, "hearing_days", "abc"),
+     ("posterior.csv, line 3", "field 'hearing_days'", "not a finite number", "got: 'abc'",
+      "allowed: a finite number")),
+    (lambda d: _set_cell(d / "posterior.csv", 4, "iopc_effort", "inf"),
+     ("posterior.csv, line 4", "field 'iopc_effort'", "not a finite number", "got: 'inf'")),
+    (lambda d: _set_cell(d / "posterior.csv", 5, "psu_effort_conduct", ""),
+     ("posterior.csv, line 5", "field 'psu_effort_conduct'", "not a finite number")),
+    (lambda d: _set_cell(d / "posterior.csv", 6, "psu_case_to_answer", "9999"),
+     ("posterior.csv, line 6", "field 'psu_case_to_answer'", "outside the parameter's bounds",
+      "got: 9999", "lower_bound and upper_bound in parameters.csv")),
 ], ids=["params-empty", "params-header-only", "params-malformed", "params-columns",
-        "estimate-nan", "estimate-out-of-bounds", "path-unknown", "covariance-not-a-number",
-        "covariance-empty", "covariance-mismatch", "covariance-missing"])
+        "estimate-nan", "estimate-out-of-bounds", "path-unknown", "posterior-missing",
+        "posterior-empty", "posterior-header-only", "posterior-malformed",
+        "posterior-column-missing", "posterior-draw-missing", "posterior-column-unknown",
+        "posterior-columns-out-of-order", "posterior-not-a-number", "posterior-infinite",
+        "posterior-blank", "posterior-out-of-bounds"])
 def test_a_bad_calibration_for_parameter_draws_is_refused(tmp_path, capsys, monkeypatch,
                                                           spoil, words) -> None:
     monkeypatch.setattr(sim.engine.run, "run_chunk", _no_simulation)
@@ -466,10 +520,41 @@ def test_a_bad_calibration_for_parameter_draws_is_refused(tmp_path, capsys, monk
     assert not (tmp_path / "run").exists()
 
 
+def test_the_posterior_is_read_as_it_is_written(tmp_path) -> None:
+    """Each row a draw, the columns in parameters.csv's order (pre2020 ones too), with no
+    covariance.csv needed; any number of rows; the format, not the shipped numbers."""
+    folder = calibration_copy(tmp_path)
+    params = pd.read_csv(folder / "parameters.csv")
+    rows = [["draw", *params.parameter], *([str(i), *map(str, params.estimate)]
+                                            for i in range(3))]
+    _write_rows(folder / "posterior.csv", rows)
+    s = scenario_from_dict(small_dict(1, 0.5))
+    posterior = sim.studies.parameter_uncertainty.check_uncertainty(s, folder, 2)
+    assert posterior.draws.shape == (3, len(params))
+    np.testing.assert_array_equal(posterior.draws[1], params.estimate.to_numpy(float))
+    shipped = sim.studies.parameter_uncertainty.load_posterior(CALIBRATION)
+    assert shipped.draws.shape[1] == len(params) and len(shipped.draws) >= 1
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "target", "brief"])
+def test_drawn_and_fixed_parameters_together_are_refused(command, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(sim.engine.run, "run_chunk", _no_simulation)
+    args = {"run": ["run", SHORT], "compare": ["compare", SHORT, SHORT],
+            "target": ["target", SHORT, "--lever", "pools.iopc.staff", "--metric",
+                       "iopc.open.end", "--year", "2021/22", "--at-most", "5"],
+            "brief": ["brief"]}[command]
+    for flags in (["--fixed-parameters", "--parameter-uncertainty"],
+                  ["--parameter-uncertainty", str(CALIBRATION), "--fixed-parameters"]):
+        refused(capsys, ("--parameter-uncertainty", "--fixed-parameters", "not allowed with"),
+                *args, "--reps", "2", "--quiet", *flags)
+
+
 def test_parameter_draw_settings_are_checked(tmp_path, capsys) -> None:
     refused(capsys, ("field '--reps-per-draw'", "got: 0", ">= 1"), "run", SHORT, "--reps",
             "2", "--quiet", "--out", tmp_path / "run", "--parameter-uncertainty",
             "--reps-per-draw", "0")
+    refused(capsys, ("field '--reps-per-draw'", "got: 0", ">= 1"), "run", SHORT, "--reps",
+            "2", "--quiet", "--out", tmp_path / "run", "--reps-per-draw", "0")
     refused(capsys, ("short_horizon.yaml", "field '--parameter-uncertainty'", "not a folder"),
             "run", SHORT, "--reps", "2", "--quiet", "--out", tmp_path / "run",
             "--parameter-uncertainty", SHORT)

@@ -63,9 +63,13 @@ def test_opening_sentences_leave_out_what_the_run_did_not_measure() -> None:
 def test_the_ranges_say_where_they_come_from() -> None:
     plain = ranges_source(OWN_PARAMETERS)
     assert "chance alone" in plain and "scenario's own values" in plain
+    assert "parameters fixed at the calibrated values (--fixed-parameters)" in plain
     drawn = ranges_source(uncertainty_note(Path("calibration"), 10))
     assert "what we do not know about the fitted parameters" in drawn
-    assert "drawn from the calibration in calibration" in drawn and "chance alone" not in drawn
+    assert ("parameters drawn from the calibration posterior (calibration/posterior.csv), one"
+            " draw per 10 replications") in drawn and "chance alone" not in drawn
+    elsewhere = uncertainty_note(Path("/data/cal-2027"), 1)
+    assert elsewhere.endswith("(/data/cal-2027/posterior.csv), one draw per replication")
 
 
 def test_ranges_print_bare_numbers_beside_a_value_that_names_its_unit() -> None:

@@ -109,7 +109,7 @@ def test_demand_growth_compounds_by_year_from_its_month() -> None:
     steps = option.demand.complaints.cases_per_month
     kept = [s for s in steps if s.from_.year < 2022]
     assert [s.value for s in kept] == [s.value for s in base.demand.complaints.cases_per_month]
-    grown = [s.value / 666.6 for s in steps if s.from_.year >= 2022]
+    grown = [s.value / 601.33 for s in steps if s.from_.year >= 2022]  # S-29: 2021/22
     assert grown == pytest.approx([1.1 ** (k + 0.5) for k in range(len(grown))])
 
 
@@ -202,7 +202,7 @@ def test_downloads_reproduce_the_page(client: TestClient, tmp_path) -> None:
     last = _stages(client.post("/api/run", json={
         "base": "police_uplift", "controls": MORE_IOPC, "reps": 40, "seed": 5}))[-1]
     text = client.get("/api/download/scenario.yaml").text
-    assert "ccsim run police_uplift_what_if.yaml --reps 40 --seed 5" in text
+    assert "ccsim run police_uplift_what_if.yaml --reps 40 --seed 5 --fixed-parameters" in text
     path = tmp_path / "police_uplift_what_if.yaml"
     path.write_text(text)
     scenario = load_scenario(path)
@@ -214,6 +214,10 @@ def test_downloads_reproduce_the_page(client: TestClient, tmp_path) -> None:
         assert figure["option"] == pytest.approx(expected, rel=1e-12), figure["metric"]
     book = openpyxl.load_workbook(io.BytesIO(client.get("/api/download/workbook.xlsx").content))
     assert "Differences" in book.sheetnames
+    said = [row[1] for row in book["Provenance"].iter_rows(values_only=True)
+            if row[0] == "base.parameters"]
+    assert said and said[0].startswith("fixed at the calibrated values (the what-if page does"
+                                       " not draw them, for speed"), said
     charts = zipfile.ZipFile(io.BytesIO(client.get("/api/download/charts.zip").content))
     assert any(n.endswith(".png") for n in charts.namelist())
     assert client.get("/api/download/nothing").status_code == 404

@@ -126,8 +126,10 @@ def test_move_a_lever_and_reproduce_it_with_ccsim_run(server: str, tmp_path: Pat
         scenario = tmp_path / "what_if.yaml"
         scenario.write_text(text)
         out = tmp_path / "run"
+        assert f"--reps {reps} --seed {seed} --fixed-parameters" in text
         subprocess.run([sys.executable, "-m", "sim.cli", "run", str(scenario), "--reps",
-                        str(reps), "--seed", str(seed), "--out", str(out), "--quiet"],
+                        str(reps), "--seed", str(seed), "--fixed-parameters", "--out",
+                        str(out), "--quiet"],
                        cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         summary = pd.read_csv(out / "summary.csv").set_index("metric")["mean"]
         for metric, values in after.items():

@@ -129,6 +129,7 @@ def test_run_workbook_holds_the_summary_years_months_scenario_and_provenance(run
     keys = {r["Key"]: r["Value"] for r in _records(book["Provenance"])}
     assert keys["scenario_hash"] == manifest["scenario_hash"]
     assert keys["seed"] == 4 and keys["reps"] == 3
+    assert keys["parameters"] == manifest["parameters"], "where the parameters came from"
     assert keys["provenance.ccsim_version"] == manifest["provenance"]["ccsim_version"]
     assert keys["provenance.packages.numpy"] == manifest["provenance"]["packages"]["numpy"]
     assert keys["provenance.runs.0.scenario_hash"] == manifest["scenario_hash"]
@@ -261,6 +262,9 @@ def test_sweep_workbook_holds_the_points_sensitivity_and_provenance(tmp_path):
     assert keys["kind"] == "sweep" and keys["points"] == manifest["points"]
     assert keys["base_scenario_hash"] == manifest["base_scenario_hash"]
     assert keys["sweep.seed"] == 4 and keys["provenance.reps"] == 1
+    assert keys["parameters"] == manifest["parameters"]
+    assert manifest["parameters"].startswith("fixed at the calibrated values (sweeps do not"
+                                             " draw them, for speed")
     assert WORKBOOK in json.loads((out / ".ccsim-result").read_text())["files"]
 
     before = (out / WORKBOOK).read_bytes()

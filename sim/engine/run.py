@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -45,10 +45,14 @@ MEMORY_SHARE = 0.75  # of the machine's memory a whole run may plan to use
 MAX_WORKERS_PER_CORE = 4  # more processes than this only add memory: each holds a chunk
 
 
-#: where a run's fitted parameters come from, when they are the scenario's own values
-OWN_PARAMETERS = "the scenario's own values"
+#: how the note of a run with fixed parameters begins: the fitted fields keep the scenario's
+#: own values, which are the calibrated ones unless the scenario changes them
+FIXED_PARAMETERS = "fixed at the calibrated values"
+#: the note of a run with fixed parameters (`RunResult.parameters`): the command line's
+#: `--fixed-parameters`, the Python API's default
+OWN_PARAMETERS = f"{FIXED_PARAMETERS} (--fixed-parameters)"
 #: how the note of a run with parameter uncertainty begins (`RunResult.parameters`)
-DRAWN_PARAMETERS = "drawn from the calibration"
+DRAWN_PARAMETERS = "drawn from the calibration posterior"
 
 
 def parameters_drawn(parameters: str) -> bool:
@@ -68,7 +72,7 @@ class RunResult:
     started: str
     finished: str
     version: str = __version__
-    #: the scenario's own values, or how they were drawn (`--parameter-uncertainty`)
+    #: fixed (the scenario's own values), or how they were drawn (the command line's default)
     parameters: str = OWN_PARAMETERS
 
     def identity(self) -> dict[str, Any]:
@@ -258,13 +262,15 @@ def run_in_stages(
     workers: int | None = None,
     stop: Callable[[], bool] | None = None,
     so_far: RunResult | None = None,
+    parameters: str = OWN_PARAMETERS,
 ) -> Iterator[RunResult]:
     """The run so far after each of `stages` (rising replication counts): a first answer
     soon, then the same run refined. Each result is exactly `run_scenario` with that many
     replications and the same seed (each replication has its own random streams), so only
     the new replications are simulated at each stage; `so_far` (this scenario's first
     replications, same seed) continues an earlier run. `stop` is asked before each chunk;
-    when it says so, `Stopped` is raised. Inputs are checked by `check_run` first."""
+    when it says so, `Stopped` is raised; `parameters` is the results' note of where their
+    fitted parameters came from. Inputs are checked by `check_run` first."""
     workers = default_workers(engine) if workers is None else workers
     started, done, parts = _now(), 0, []
     if so_far is not None:
@@ -276,7 +282,7 @@ def run_in_stages(
         parts += _measure_jobs(jobs, seed, engine, workers, stop=stop)
         done = reps
         yield RunResult(scenario, Timeline.for_scenario(scenario), engine, reps, seed,
-                        Measured.concat(parts), started, _now())
+                        Measured.concat(parts), started, _now(), parameters=parameters)
 
 
 Job = tuple[Scenario, Timeline, Regimes, range]
@@ -326,8 +332,10 @@ def _in_processes(jobs: list[Job], seed: int, engine: str, workers: int,
     context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(run_chunk, *job, seed, engine): i for i, job in enumerate(jobs)}
-        try:
+        futures: dict[Future[Measured], int] = {}
+        try:  # submitting many chunks takes a moment: Ctrl-C then must stop the pool too
+            for i, job in enumerate(jobs):
+                futures[pool.submit(run_chunk, *job, seed, engine)] = i
             for future in as_completed(futures):
                 parts[futures[future]] = future.result()
                 if progress:
@@ -392,7 +400,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["DRAWN_PARAMETERS", "OWN_PARAMETERS", "Group", "RunResult", "Stopped", "check_run",
-           "check_run_size", "check_workers", "default_workers", "die_with_parent",
-           "parameters_drawn",
-           "plan_chunks", "run_chunk", "run_in_stages", "run_scenario", "stop_pool"]
+__all__ = ["DRAWN_PARAMETERS", "FIXED_PARAMETERS", "OWN_PARAMETERS", "Group", "RunResult",
+           "Stopped", "check_run", "check_run_size", "check_workers", "default_workers",
+           "die_with_parent", "parameters_drawn", "plan_chunks", "run_chunk", "run_in_stages",
+           "run_scenario", "stop_pool"]

@@ -61,9 +61,11 @@ LAYOUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
               ("results.parquet", "summary.csv", "sensitivity.csv", "manifest.json",
                "workbook.xlsx", "plots/", "plots/*.png")),
     "calibrate": (("calibration.json",),
-                  ("fitted.yaml", "parameters.csv", "covariance.csv", "report.csv",
-                   "published_vs_modelled.png", "calibration.json", "report.html",
-                   "holdout.txt")),
+                  ("fitted.yaml", "parameters.csv", "posterior.csv", "covariance.csv",
+                   "report.csv", "predictive_check.png", "posterior.png", "calibration.json",
+                   "report.html", "backtest.csv", "backtest.txt",
+                   # written by the first calibration (least squares), still ours
+                   "published_vs_modelled.png", "holdout.txt")),
 }
 ALWAYS_OURS = {"sweep": ("points/", "points/*.parquet", LOCK)}
 IN_PLACE = frozenset({"calibrate"})  # writes files one by one; never deletes another's

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import holidays
 import numpy as np
@@ -26,6 +26,16 @@ def first_of_month(day: dt.date) -> dt.date:
 def add_months(day: dt.date, months: int) -> dt.date:
     y, m = divmod(day.month - 1 + months, 12)
     return dt.date(day.year + y, m + 1, 1)
+
+
+@cache
+def england_bank_holidays(first_year: int, end_year: int) -> np.ndarray:
+    """England's bank holidays from `first_year` to before `end_year`, sorted, read-only:
+    worked out once per span (each parameter draw's scenario has its own timeline)."""
+    days = holidays.country_holidays("GB", subdiv="ENG", years=range(first_year, end_year))
+    out = np.array(sorted(days), dtype="datetime64[D]")
+    out.setflags(write=False)
+    return out
 
 
 def fiscal_year_label(day: dt.date) -> str:
@@ -111,9 +121,7 @@ class Timeline:
 
     @cached_property
     def _holidays(self) -> np.ndarray:
-        years = range(self.warmup_start.year - 1, self.end.year + 2)
-        days = holidays.country_holidays("GB", subdiv="ENG", years=years)
-        return np.array(sorted(days), dtype="datetime64[D]")
+        return england_bank_holidays(self.warmup_start.year - 1, self.end.year + 2)
 
     @cached_property
     def working_day_table(self) -> tuple[int, np.ndarray]:

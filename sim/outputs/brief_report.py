@@ -21,7 +21,7 @@ from sim.outputs.brief_charts import metric_text, write_brief_charts
 from sim.outputs.labels import label
 from sim.outputs.provenance import git_commit, provenance
 from sim.outputs.run_folder import write_folder
-from sim.outputs.run_report import fmt, html_table, image, page, ranges_source
+from sim.outputs.run_report import fmt, html_table, image, page, parameters_text, ranges_source
 from sim.studies.brief import BriefResult, config_digest, figure_sources, year_end
 from sim.studies.costs import NO_PANEL_COST, ExtraStaff, StaffCost, costed_total, staff_costs
 from sim.studies.goal_seek import GoalSeekResult, lever_name, lever_phrase, wilson
@@ -260,9 +260,11 @@ def _headline_more(t: GoalSeekResult, number: int) -> str:
 
 
 def headline_text(brief: BriefResult) -> str:
-    """The brief's headline sentence, then what it rests on (for the terminal)."""
+    """The brief's headline sentence, what it rests on, and where its intervals come from
+    (parameters drawn or fixed), for the terminal."""
     return "\n".join([headline(brief, _Numbers(brief)),
-                      *(f"  rests on: {c}" for c in brief.config.caveats)])
+                      *(f"  rests on: {c}" for c in brief.config.caveats),
+                      ranges_source(brief.comparison.base.parameters)])
 
 
 def caveat_blocks(brief: BriefResult) -> list[Block]:
@@ -448,7 +450,8 @@ def stress_des(brief: BriefResult) -> Table:
         ["3.2 Pre-processing", "Working days converted to calendar days (about 1.45 calendar"
          " days a working day); annual counts to monthly rates."],
         ["3.3 Input parameters", "The scenario files (provenance) with a source or"
-         " ASSUMPTION on every line; the brief file for costs."],
+         " ASSUMPTION on every line; the brief file for costs; the fitted"
+         f" {parameters_text(brief.comparison.base.parameters)}."],
         ["3.4 Assumptions", "The assumptions table above; simplifications: FCFS, no"
          " priorities, capacity in case slots, no abandonment."],
         ["4.1 Initialisation", f"{s.warmup_years:g} years of warm-up before {s.start}, not"
@@ -587,7 +590,10 @@ def write_brief(brief: BriefResult, out_dir: Path, config_path: Path | None = No
                                         float_format="%.6g")
         record: dict[str, Any] = {"provenance": brief_provenance(brief, config_path),
                                   "headline": headline(brief, _Numbers(brief)),
-                                  "caveats": brief.config.caveats}
+                                  "caveats": brief.config.caveats,
+                                  "parameters": parameters_text(
+                                      brief.comparison.base.parameters),
+                                  "ranges": ranges_source(brief.comparison.base.parameters)}
         if brief.questions():
             pd.DataFrame([{"question": i, "goal": t.target.kind, "metric": t.target.metric,
                            "target_value": t.target_value, **vars(p)}

@@ -20,11 +20,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.engine.metrics import HEADLINE
-from sim.engine.run import OWN_PARAMETERS, RunResult, parameters_drawn
+from sim.engine.run import RunResult, parameters_drawn
 from sim.engine.summaries import timeseries_table
 from sim.outputs.labels import Label, glossary, label
 from sim.outputs.plots import fan_chart, save_png
-from sim.outputs.run_report import html_table, image, page
+from sim.outputs.run_report import html_table, image, page, parameters_text
 from sim.studies.compare import CONFIDENCE, Comparison
 
 FAN_METRICS = ("iopc.open_over_12m", "dps.open_over_12m", "psu.open_over_12m",
@@ -182,18 +182,21 @@ def _option_paragraph(table: pd.DataFrame, option: str, base: str) -> str:
 
 
 def ranges_note(runs: Sequence[RunResult]) -> str:
-    """Where the intervals' spread comes from: chance alone (each run's own parameter
-    values) or parameter uncertainty as well (parameters drawn from the calibration)."""
+    """Where the intervals' spread comes from: parameter uncertainty as well as chance
+    (parameters drawn from the calibration posterior, the command line's default) or chance
+    alone (parameters fixed at each run's own values)."""
     notes = list(dict.fromkeys(r.parameters for r in runs))
-    if notes == [OWN_PARAMETERS]:
-        return ("The ranges come from chance alone (arrivals, routes and case lengths):"
-                f" every run used {OWN_PARAMETERS}.")
     if all(parameters_drawn(n) for n in notes):
-        return ("The ranges include parameter uncertainty as well as chance: every run's"
-                f" parameters were {'; '.join(notes)}.")
+        same = ", the same draws for every option" if len(notes) == 1 else ""
+        return (f"The ranges include parameter uncertainty as well as chance{same}: "
+                + "; ".join(parameters_text(n) for n in notes) + ".")
+    if not any(parameters_drawn(n) for n in notes):
+        return ("The ranges come from chance alone (arrivals, routes and case lengths), with "
+                + "; ".join(parameters_text(n) for n in notes)
+                + ": every run used the scenario's own values.")
     each = "; ".join(
-        f"{r.scenario.name}: " + ("chance alone" if r.parameters == OWN_PARAMETERS else
-                                  f"parameter uncertainty included ({r.parameters})")
+        f"{r.scenario.name}: " + (f"parameter uncertainty included ({r.parameters})"
+                                  if parameters_drawn(r.parameters) else "chance alone")
         for r in runs)
     return f"The ranges do not all come from the same place: {each}."
 

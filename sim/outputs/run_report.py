@@ -109,18 +109,24 @@ def reported_period(scenario: Mapping) -> tuple[str, str, int]:
     return f"{start:%B %Y}", f"{last:%B %Y}", years
 
 
+def parameters_text(parameters: str | None) -> str:
+    """How a run's fitted parameters were set, as every report and terminal line says it:
+    "parameters drawn from the calibration posterior (...), one draw per N replications" or
+    "parameters fixed at the calibrated values (--fixed-parameters)"."""
+    return f"parameters {parameters or OWN_PARAMETERS}"
+
+
 def ranges_source(parameters: str | None) -> str:
-    """Where a run's ranges come from: chance alone with the scenario's own values; chance
-    and what we do not know about the fitted parameters when they were drawn."""
-    if parameters is None or parameters == OWN_PARAMETERS:
-        return ("The ranges come from chance alone (which cases arrive and how long each"
-                " takes), with the fitted parameters held at the scenario's own values: they"
-                " leave out what we do not know about those parameters"
-                " (a run with --parameter-uncertainty adds it).")
-    if parameters_drawn(parameters):
+    """Where a run's ranges come from: chance and what we do not know about the fitted
+    parameters when they were drawn (the command line's default); chance alone when they
+    were fixed at the scenario's own values."""
+    if parameters is not None and parameters_drawn(parameters):
         return ("The ranges include chance and what we do not know about the fitted"
-                f" parameters, which were {parameters}.")
-    return f"The ranges come from chance; the fitted parameters are {parameters}."
+                f" parameters: {parameters_text(parameters)}.")
+    return ("The ranges come from chance alone (which cases arrive and how long each"
+            f" takes), with {parameters_text(parameters)}: the fitted parameters are held"
+            " at the scenario's own values, so the ranges leave out what we do not know"
+            " about them.")
 
 
 def opening_sentences(manifest: Mapping, summary: pd.DataFrame) -> list[str]:
@@ -229,7 +235,7 @@ def render_report(manifest: Mapping, summary: pd.DataFrame, yearly: pd.DataFrame
             f"engine {esc(str(manifest.get('engine')))}",
             f"ccsim {esc(str(manifest.get('version')))}",
             f"scenario hash {esc(str(manifest.get('scenario_hash')))}",
-            f"fitted parameters: {esc(str(manifest.get('parameters', OWN_PARAMETERS)))}",
+            esc(parameters_text(manifest.get("parameters"))),
             f"run {esc(str(manifest.get('started')))} to {esc(str(manifest.get('finished')))}",
         ]) + ". The same scenario and seed give the same numbers.</p>",
         "<h2>By financial year (April to March)</h2>",

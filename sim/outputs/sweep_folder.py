@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.engine.run import FIXED_PARAMETERS
 from sim.errors import InputError
 from sim.files.writing import (
     LOCK,
@@ -42,6 +43,11 @@ from sim.outputs.workbook import SWEEP_TIME, WORKBOOK, save_workbook, sweep_work
 from sim.studies.sweep.analysis import chart_metrics, every_point, sensitivity, wide_summary
 from sim.studies.sweep.design import Sweep
 from sim.studies.sweep.runner import KEPT, check_executor, run_sweep
+
+#: a sweep's fitted parameters: fixed, so its many points stay quick (each point's own
+#: change is the question); `ccsim compare` draws them unless given --fixed-parameters
+SWEEP_PARAMETERS = (f"{FIXED_PARAMETERS} (sweeps do not draw them, for speed; ccsim compare"
+                    " does unless given --fixed-parameters)")
 
 
 def sweep_into(
@@ -184,7 +190,7 @@ def write_analysis(sweep: Sweep, table: pd.DataFrame, out_dir: Path) -> list[Pat
     manifest = out_dir / "manifest.json"
     record = {"kind": "sweep", "sweep_file": str(sweep.source), "sweep": sweep.spec.model_dump(),
               "points": len(sweep.points), "base_scenario": sweep.base.name,
-              "base_scenario_hash": sweep.base.digest(),
+              "base_scenario_hash": sweep.base.digest(), "parameters": SWEEP_PARAMETERS,
               "provenance": provenance(reps=sweep.spec.reps, seed=sweep.spec.seed,
                                        engine=sweep.spec.engine)}
     write_text_atomic(manifest, json.dumps(record, indent=2, default=str))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -21,6 +21,7 @@ from sim.engine.run import RunResult
 from sim.engine.summaries import summary_table
 from sim.errors import shorten, visible
 from sim.outputs.brief_report import goal_sentence, metric_text
+from sim.outputs.compare_report import ranges_note
 from sim.outputs.labels import label
 from sim.outputs.run_report import bare, headline_rows, ranges_source, reported_period, shown_text
 from sim.studies.goal_seek import GoalSeekResult, lever_name
@@ -46,10 +47,11 @@ def headline_table(result: RunResult) -> str:
     return "\n".join(out)
 
 
-def comparison_table(table: pd.DataFrame) -> str:
+def comparison_table(table: pd.DataFrame, runs: Sequence[RunResult] = ()) -> str:
     """Each option against the base, as a planner reads it: plain labels, values and the
     paired difference (95% interval) in the metric's units, and whether that is better,
-    worse or no clear change. The metric names stay in comparison.csv."""
+    worse or no clear change; with the `runs`, where the intervals come from (parameters
+    drawn or fixed). The metric names stay in comparison.csv."""
     rows = table[(table.period == "all") & table.metric.isin(HEADLINE)].set_index(
         ["scenario", "metric"])
     lines = [("option", "", "base", "with option", "difference (95% interval)", "")]
@@ -72,6 +74,8 @@ def comparison_table(table: pd.DataFrame) -> str:
     out.append("difference: option minus base, replication by replication (the same random"
                " numbers);\nbetter or worse: its 95% interval excludes no change; no clear"
                " change: it does not.")
+    if runs:
+        out.append(textwrap.fill(ranges_note(runs), width=92))
     return "\n".join(out)
 
 
@@ -92,6 +96,8 @@ def goal_seek_table(result: GoalSeekResult, metric: str, year: str) -> str:
                    f" {share:>26s}")
     if result.non_monotone:
         out.append(f"note: not monotone between {result.non_monotone}")
+    out.append(textwrap.fill(f"Every value ran with the same random numbers. "
+                             f"{ranges_source(result.parameters)}", width=92))
     return "\n".join(out)
 
 

@@ -198,15 +198,19 @@ async def _stages(state: WhatIf, session: str, ticket: int,
 
 
 def scenario_yaml(latest: Latest) -> str:
-    """The option as a scenario file that `ccsim run` reproduces exactly (same seed)."""
+    """The option as a scenario file that `ccsim run --fixed-parameters` reproduces exactly
+    (same seed)."""
     option, base, reps, seed = (latest.request.option, latest.request.base,
                                 latest.request.reps, latest.request.seed)
     head = (f"# Made by ccsim serve {__version__} on {dt.date.today():%d %B %Y}:"
             f" {option.description}\n"
             f"# The page's numbers for it: ccsim run {option.name}.yaml --reps {reps}"
-            f" --seed {seed}\n"
+            f" --seed {seed} --fixed-parameters\n"
             f"# Paired with its base, as the page shows: ccsim compare"
-            f" {base_file(base.name).name} {option.name}.yaml --reps {reps} --seed {seed}\n"
+            f" {base_file(base.name).name} {option.name}.yaml --reps {reps} --seed {seed}"
+            " --fixed-parameters\n"
+            "# (the page holds the fitted parameters fixed, for speed; without"
+            " --fixed-parameters ccsim draws them from the calibration posterior)\n"
             f"# (the base is the shipped scenarios/{base.name}.yaml)\n")
     return head + yaml.safe_dump(option.to_dict(), sort_keys=False)
 

@@ -2,8 +2,9 @@
 
 A request names a base scenario, the controls' settings, replications and a seed. The option
 (the base with the settings applied) and the base run with the same seed, so every stage is
-a paired comparison (`sim.studies.compare`), exactly what `ccsim compare` gives for that many
-replications. Stages rise (50, 200, then all): a first answer in a fraction of a second,
+a paired comparison (`sim.studies.compare`), exactly what `ccsim compare --fixed-parameters`
+gives for that many replications: the page holds the fitted parameters at their calibrated
+values, for speed. Stages rise (50, 200, then all): a first answer in a fraction of a second,
 refined as more replications finish. A newer request from the same browser session stops the
 one in flight at its next chunk; the base's stages are kept, so moving a lever reruns the
 option only.
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.engine.engines import DEFAULT_ENGINE
-from sim.engine.run import MAX_SEED, RunResult, check_run, run_in_stages
+from sim.engine.run import FIXED_PARAMETERS, MAX_SEED, RunResult, check_run, run_in_stages
 from sim.errors import InputError
 from sim.files.shipped import shipped_path
 from sim.model.scenario import Scenario, load_scenario
@@ -34,6 +35,10 @@ FIRST_STAGES = (50, 200)
 BASE_RUNS_KEPT = 32
 #: browser sessions whose latest answer is kept for its downloads (the oldest dropped)
 SESSIONS_KEPT = 16
+#: the page's fitted parameters: fixed, so an answer comes in about a second (`ccsim compare`
+#: draws them from the calibration posterior unless given --fixed-parameters)
+PARAMETERS = (f"{FIXED_PARAMETERS} (the what-if page does not draw them, for speed;"
+              " ccsim compare does unless given --fixed-parameters)")
 #: the shipped scenarios a page can start from (the order of its list)
 BASES = ("baseline", "police_uplift", "police_uplift_low", "police_uplift_high",
          "rec7_in_line", "iopc_flat_cash", "package_rec7_plus", "dps_uplift", "psu_uplift",
@@ -125,11 +130,11 @@ def comparisons(request: Request, base_runs: BaseRuns,
         base = base_runs.get(request.base, request.seed, reps)
         if base is None:
             base = next(run_in_stages(request.base, [reps], request.seed, request.engine,
-                                      stop=stop, so_far=base_so_far))
+                                      stop=stop, so_far=base_so_far, parameters=PARAMETERS))
             base_runs.put(base)
         option = base if same else next(run_in_stages(
             request.option, [reps], request.seed, request.engine, stop=stop,
-            so_far=option_so_far))
+            so_far=option_so_far, parameters=PARAMETERS))
         base_so_far, option_so_far = base, option
         yield Comparison(base, [option])
 
@@ -178,5 +183,5 @@ class Sessions:
             return self._latest.get(session)
 
 
-__all__ = ["BASES", "DEFAULT_REPS", "MAX_REPS", "MIN_REPS", "BaseRuns", "Latest", "Request",
-           "Sessions", "base_file", "comparisons", "load_base", "stages_for"]
+__all__ = ["BASES", "DEFAULT_REPS", "MAX_REPS", "MIN_REPS", "PARAMETERS", "BaseRuns", "Latest",
+           "Request", "Sessions", "base_file", "comparisons", "load_base", "stages_for"]

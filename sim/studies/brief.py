@@ -127,6 +127,10 @@ class BriefConfig(Frozen):
                             AfterValidator(one_line)]] = Field(default_factory=list,
                                                                max_length=20)
     figures: str | None = None
+    #: the fitted parameters `ccsim brief` runs with: drawn from the shipped calibration's
+    #: posterior (its intervals then include what we do not know about them), or fixed at
+    #: the calibrated values; --fixed-parameters and --parameter-uncertainty override it
+    parameters: Literal["drawn", "fixed"] = "drawn"
 
 
 def default_brief_path() -> Path:

@@ -1,13 +1,18 @@
-"""Parameter uncertainty: spread the calibration's uncertainty over a run's replications.
+"""Parameter uncertainty: spread the calibration's posterior over a run's replications.
 
-Replications are split into groups of `reps_per_draw`; group g runs with a parameter set
-drawn from the calibration's approximate posterior (a normal with the fitted estimate and
-covariance, clipped to the parameters' bounds). A fitted parameter enters as a factor on the
-scenario's own value (draw / estimate), so a scenario that changes a fitted field (a lever,
-an uplift) keeps its change. Draw g uses the stream (seed, g, "parameters"); replication r
-keeps its own streams; so the same seed gives the same result, and the forecast interval
-holds both chance and calibration uncertainty. Parameters on `pre2020:` paths (the old
-regulations, used only by the calibration variant) are skipped: no scenario has those fields.
+Replications are split into groups of `reps_per_draw` (by default 1: each replication its
+own draw, so replications stay independent draws of the forecast and the intervals that
+treat them so hold; in larger groups they are correlated within a group and those
+intervals are too narrow). Group g runs with one row of the calibration's posterior sample
+(`posterior.csv`: equally weighted draws, one column per parameter of `parameters.csv`),
+the row chosen by the stream (seed, g, "parameters"). So the same seed gives the same
+draws, and every scenario a study runs (the options of a comparison, the values of a
+goal-seek, a brief's runs) gets the same row for its group g: the pairing holds. A fitted
+parameter enters as a factor on the scenario's own value (draw / estimate, the estimate
+being the value the scenario holds), so a scenario that changes a fitted field (a lever,
+an uplift) keeps its change; the forecast interval holds both chance and calibration
+uncertainty. Parameters on `pre2020:` paths (the old regulations, used only by the
+calibration variant) are skipped: no scenario has those fields.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import copy
 import io
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,40 +39,44 @@ from sim.model.scenario import Scenario
 from sim.studies.calibration.fit import is_pre2020
 
 DEFAULT_DIR = shipped_path("calibration")
-REPS_PER_DRAW = 10
-
+REPS_PER_DRAW = 1  # see the module's docstring: larger groups make intervals too narrow
+POSTERIOR_FILE = "posterior.csv"
 
 PARAMETER_COLUMNS = ("parameter", "paths", "estimate", "lower_bound", "upper_bound")
-MADE_BY = "a parameters.csv and covariance.csv as `ccsim calibrate` writes them"
+MADE_BY = "a parameters.csv and posterior.csv as `ccsim calibrate` writes them"
+RUN_CALIBRATE = ("a calibration folder holding parameters.csv and posterior.csv (run"
+                 " `ccsim calibrate` to write them), or --fixed-parameters")
 
 
-def load_posterior(calibration_dir: Path = DEFAULT_DIR) -> tuple[pd.DataFrame, np.ndarray]:
-    """parameters.csv and covariance.csv of a calibration, checked against each other; any
-    problem (empty, malformed, a bound or estimate missing or not finite) is an InputError
-    naming the file and, where it is one, the line and column."""
+@dataclass(frozen=True)
+class Posterior:
+    """A calibration's parameters (parameters.csv: paths, estimate, bounds) and its posterior
+    draws (posterior.csv), one row a draw, one column a parameter, in parameters.csv's order."""
+
+    folder: Path
+    parameters: pd.DataFrame
+    draws: np.ndarray
+
+
+def load_posterior(calibration_dir: Path = DEFAULT_DIR) -> Posterior:
+    """parameters.csv and posterior.csv of a calibration, checked against each other; any
+    problem (a file missing or empty, a column missing or out of order, a value not finite
+    or outside its parameter's bounds) is an InputError naming the file and, where it is
+    one, the line and column. covariance.csv is not read: the draws are the posterior."""
     calibration_dir = Path(calibration_dir)
-    pfile, cfile = calibration_dir / "parameters.csv", calibration_dir / "covariance.csv"
-    for f in (pfile, cfile):
+    pfile, dfile = calibration_dir / "parameters.csv", calibration_dir / POSTERIOR_FILE
+    for f in (pfile, dfile):
         if not f.exists():
-            raise InputError("calibration file not found (run `ccsim calibrate` first)", file=f)
+            raise InputError("calibration file not found (run `ccsim calibrate` first)",
+                             file=f, allowed=RUN_CALIBRATE)
     params = _read_csv(pfile, "a calibration's parameters.csv")
     _check_parameters(params, pfile)
-    cov = _read_csv(cfile, "a calibration's covariance.csv", index_col="parameter")
-    names = list(params.parameter)
-    if list(cov.index) != names or list(cov.columns) != names:
-        raise InputError("covariance.csv does not match parameters.csv", file=cfile,
-                         allowed=f"rows and columns named as the parameters, in order:"
-                                 f" {', '.join(names)}")
-    matrix = cov.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    bad = np.argwhere(~np.isfinite(matrix))
-    if bad.size:
-        i, j = bad[0]
-        raise InputError("not a finite number", file=f"{cfile}, line {i + 2}",
-                         field=names[j], value=cov.iloc[i, j], allowed="a finite number")
-    return params, matrix
+    frame = _read_csv(dfile, "a calibration's posterior.csv", dtype=str,
+                      keep_default_na=False)
+    return Posterior(calibration_dir, params, _checked_draws(frame, params, dfile))
 
 
-def _read_csv(path: Path, what: str, **options) -> pd.DataFrame:
+def _read_csv(path: Path, what: str, **options: Any) -> pd.DataFrame:
     """A CSV read through the one input gate, as pandas parses it."""
     text = read_text(path, what=what)
     if not text.strip():
@@ -79,6 +89,42 @@ def _read_csv(path: Path, what: str, **options) -> pd.DataFrame:
     if frame.empty:
         raise InputError("no rows after the header", file=path, allowed=MADE_BY)
     return frame
+
+
+def _checked_draws(frame: pd.DataFrame, params: pd.DataFrame, path: Path) -> np.ndarray:
+    """posterior.csv's draws as numbers: its header `draw` then the parameters of
+    parameters.csv in order, every value finite and within its parameter's bounds."""
+    names = params.parameter.astype(str).tolist()
+    expected = ["draw", *names]
+    columns = [str(c) for c in frame.columns]
+    if columns != expected:
+        missing = [c for c in expected if c not in columns]
+        unknown = [c for c in columns if c not in expected]
+        problem = ("columns out of order" if not missing and not unknown else "; ".join(
+            [*([f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"]
+               if missing else []),
+             *([f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"]
+               if unknown else [])]))
+        raise InputError(f"{problem} (the columns must match parameters.csv)",
+                         file=f"{path}, line 1", value=",".join(columns),
+                         allowed=f"the header {','.join(expected)}")
+    raw = frame[names]
+    values = raw.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = np.argwhere(~np.isfinite(values))
+    if bad.size:
+        i, j = bad[0]
+        raise InputError("not a finite number", file=f"{path}, line {i + 2}",
+                         field=names[j], value=raw.iloc[i, j], allowed="a finite number")
+    low = params.lower_bound.to_numpy(dtype=float)
+    high = params.upper_bound.to_numpy(dtype=float)
+    outside = np.argwhere((values < low) | (values > high))
+    if outside.size:
+        i, j = outside[0]
+        raise InputError("outside the parameter's bounds", file=f"{path}, line {i + 2}",
+                         field=names[j], value=float(values[i, j]),
+                         allowed=f"from {low[j]:g} to {high[j]:g} (lower_bound and"
+                                 " upper_bound in parameters.csv)")
+    return values
 
 
 def _check_parameters(params: pd.DataFrame, path: Path) -> None:
@@ -133,12 +179,15 @@ def check_paths(scenario: Scenario, params: pd.DataFrame, path: Path) -> None:
                 raise InputError(f"'{field}' is not a number in the scenario"
                                  f" '{scenario.name}'", file=f"{path}, line {i + 2}",
                                  field="paths", value=row.paths,
-                                 allowed="dotted paths to numeric scenario fields")
+                                 allowed="dotted paths to numeric scenario fields (a scenario"
+                                         " that gives this field no number, e.g. a fixed"
+                                         " or empirical distribution, runs with"
+                                         " --fixed-parameters)")
 
 
 def check_uncertainty(scenario: Scenario, calibration_dir: Path, reps_per_draw: int
-                      ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The posterior for `--parameter-uncertainty`, every input checked before any run."""
+                      ) -> Posterior:
+    """The posterior to draw from, every input checked before any run."""
     if reps_per_draw < 1:
         raise InputError("replications per parameter draw must be at least 1",
                          field="--reps-per-draw", value=reps_per_draw,
@@ -146,22 +195,17 @@ def check_uncertainty(scenario: Scenario, calibration_dir: Path, reps_per_draw: 
     calibration_dir = Path(calibration_dir)
     if not calibration_dir.is_dir():
         raise InputError("not a folder (the calibration folder holding parameters.csv and"
-                         " covariance.csv)", file=calibration_dir,
+                         " posterior.csv)", file=calibration_dir,
                          field="--parameter-uncertainty",
                          allowed="a folder written by `ccsim calibrate`, e.g. calibration/")
-    params, cov = load_posterior(calibration_dir)
-    check_paths(scenario, params, calibration_dir / "parameters.csv")
-    return params, cov
+    posterior = load_posterior(calibration_dir)
+    check_paths(scenario, posterior.parameters, calibration_dir / "parameters.csv")
+    return posterior
 
 
-def draw_parameters(params: pd.DataFrame, cov: np.ndarray, rng: np.random.Generator
-                    ) -> np.ndarray:
-    """One draw from N(estimate, cov) clipped to the bounds (a PSD square root of cov)."""
-    vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
-    root = vecs * np.sqrt(np.clip(vals, 0, None))
-    z = rng.standard_normal(len(params))
-    x = params.estimate.to_numpy(float) + root @ z
-    return np.clip(x, params.lower_bound.to_numpy(float), params.upper_bound.to_numpy(float))
+def draw_parameters(posterior: Posterior, rng: np.random.Generator) -> np.ndarray:
+    """One posterior draw: a row of posterior.csv, each equally likely."""
+    return posterior.draws[rng.integers(len(posterior.draws))]
 
 
 def perturbed(scenario: Scenario, params: pd.DataFrame, draw: np.ndarray) -> Scenario:
@@ -198,12 +242,13 @@ def _capped_officer_shares(data: dict[str, Any], changes: dict[str, Any]) -> dic
     return capped
 
 
-def parameter_groups(scenario: Scenario, reps: int, seed: int, params: pd.DataFrame,
-                     cov: np.ndarray, reps_per_draw: int = REPS_PER_DRAW) -> list[Group]:
-    """Replications in groups of `reps_per_draw`, group g with the scenario under parameter
-    draw g (stream (seed, g, "parameters"))."""
-    return [Group(perturbed(scenario, params, draw_parameters(params, cov,
-                                                              stream(seed, g, "parameters"))),
+def parameter_groups(scenario: Scenario, reps: int, seed: int, posterior: Posterior,
+                     reps_per_draw: int = REPS_PER_DRAW) -> list[Group]:
+    """Replications in groups of `reps_per_draw`, group g with the scenario under the
+    posterior row that the stream (seed, g, "parameters") picks: the same row for every
+    scenario run with this seed, so paired runs stay paired."""
+    return [Group(perturbed(scenario, posterior.parameters,
+                            draw_parameters(posterior, stream(seed, g, "parameters"))),
                   range(first, min(first + reps_per_draw, reps)))
             for g, first in enumerate(range(0, reps, reps_per_draw))]
 
@@ -212,23 +257,27 @@ def run_with_parameter_uncertainty(
     scenario: Scenario, reps: int, seed: int, engine: str = DEFAULT_ENGINE,
     calibration_dir: Path = DEFAULT_DIR, reps_per_draw: int = REPS_PER_DRAW,
     progress: Callable[[int], None] | None = None, workers: int | None = None,
-    chunk_size: int | None = None, posterior: tuple[pd.DataFrame, np.ndarray] | None = None,
+    chunk_size: int | None = None, posterior: Posterior | None = None,
 ) -> RunResult:
     """Like `run_scenario` (and through it: the same chunks, workers and memory planning),
-    with a parameter set drawn per group of replications; the results do not depend on the
+    with a posterior draw per group of replications; the results do not depend on the
     chunks or workers. `posterior`: the calibration as `check_uncertainty` loaded it."""
-    params, cov = posterior or check_uncertainty(scenario, calibration_dir, reps_per_draw)
-    groups = parameter_groups(scenario, reps, seed, params, cov, reps_per_draw)
+    posterior = posterior or check_uncertainty(scenario, calibration_dir, reps_per_draw)
+    groups = parameter_groups(scenario, reps, seed, posterior, reps_per_draw)
     return run_scenario(scenario, reps, seed, engine, chunk_size, progress, workers,
-                        groups=groups, parameters=uncertainty_note(calibration_dir,
+                        groups=groups, parameters=uncertainty_note(posterior.folder,
                                                                    reps_per_draw))
 
 
 def uncertainty_note(calibration_dir: Path, reps_per_draw: int) -> str:
-    """How a run's parameters were drawn, for its manifest and report."""
-    return (f"{DRAWN_PARAMETERS} in {calibration_dir} (parameters.csv,"
-            f" covariance.csv), one draw per {reps_per_draw} replications")
+    """How a run's parameters were drawn, for its manifest, reports and terminal output
+    (the shipped calibration named as the checkout names it, wherever it is installed)."""
+    folder = Path(calibration_dir)
+    shown = "calibration" if folder.resolve() == DEFAULT_DIR.resolve() else str(folder)
+    each = "replication" if reps_per_draw == 1 else f"{reps_per_draw} replications"
+    return f"{DRAWN_PARAMETERS} ({Path(shown) / POSTERIOR_FILE}), one draw per {each}"
 
 
-__all__ = ["check_uncertainty", "draw_parameters", "load_posterior", "parameter_groups",
+__all__ = ["DEFAULT_DIR", "POSTERIOR_FILE", "REPS_PER_DRAW", "Posterior", "check_paths",
+           "check_uncertainty", "draw_parameters", "load_posterior", "parameter_groups",
            "perturbed", "run_with_parameter_uncertainty", "uncertainty_note"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 # --- published figures (figures.csv id in the name's comment) ---------------------------
 COMPLAINTS_1920_10M = 6474  # S-01: complaint cases, 2019/20 (10 months)
 COMPLAINTS_2021 = 7999  # S-01: complaint cases, 2020/21
+COMPLAINTS_2122 = 7216  # S-29: complaint cases, 2021/22 (replayed by the calibration variant)
 ALLEGATIONS_C_1920, ALLEGATIONS_C_2021 = 12592, 15166  # S-02
 CONDUCT_1920, CONDUCT_2021 = 808, 907  # S-03
 ALLEGATIONS_K_1920, ALLEGATIONS_K_2021 = 1305, 1337  # S-04

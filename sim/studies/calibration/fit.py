@@ -1,40 +1,38 @@
-"""Calibration: fit the parameters the figures do not fix, by simulation, and say how well.
+"""Calibration: the posterior of the parameters the figures do not fix, and how well it predicts.
 
 Three kinds of number make up the baseline:
 
 * parameters computed directly from the figures (`sim.studies.calibration.derived`, arithmetic
   shown);
-* parameters fitted here: effort distributions, case slots where staffing is not
-  published, hearing capacity, case-to-answer and suspension/restriction shares;
+* parameters fitted here: effort distributions, the IOPC's spread of lengths, hearing
+  time, case-to-answer and suspension/restriction scales, each with a prior
+  (`sim.studies.calibration.priors`);
 * ASSUMPTIONs the targets cannot separate from a fitted parameter (named in `FIXED`).
 
-The fit runs a *calibration variant* of the baseline that reports 2019/20 to 2021/22 (the
-baseline itself reports from April 2021), with demand replaying the published volumes.
-Each evaluation runs the same replications with the same seed (common random numbers), so
-the objective is a deterministic, nearly smooth function of the parameters, and
-`scipy.optimize.least_squares` minimises the weighted residuals, each in units of half its
-tolerance times the square root of its weight, i.e. in standard deviations of the published
-figure (a default tolerance is two; an argued small-sample tolerance is 2.81, with weight
-(2.81/2)^2). The parameter covariance is the Laplace (Gauss-Newton) approximation at the
-optimum, (J'J)^-1 scaled by the residual variance: an approximate posterior under a flat
-prior.
+The fit runs a *calibration variant* of the baseline that reports 2019/20 to 2022/23 (the
+baseline itself reports from April 2021), with demand replaying the published volumes up to
+the fit's last year. The targets' observation model (`calibration/targets.csv`: rounding,
+sampling and definition errors, written before fitting) gives the likelihood; the posterior
+is sampled by MCMC (`sim.studies.calibration.posterior`), its medians are the baseline's
+values, and its draws (`posterior.csv`) are what runs use for parameter uncertainty. The
+posterior predictive distribution of every target (`sim.studies.calibration.predictive`)
+gives coverage and CRPS; with `until`, the later figures are a back-test.
 
 Two regimes. The Police (Complaints and Misconduct) Regulations 2020 took effect on
 1 February 2020 (T03-26) and changed local handling, so 2019/20 (mostly the old rules) and
 2020/21 cannot share one PSU/DPS effort or one PSU case-to-answer share. Those fields are
 fitted twice: a `pre2020:`-prefixed parameter (identified by the 2019/20 targets) and the
-post-2020 one (identified by the 2020/21 targets). The scenario's fields hold the post-2020
-values, and its earlier rules (`earlier_rules`, until 2020-02-01) the pre-2020 ones, for
-cases received before then; the baseline carries the same rule, so its warm-up runs the
+post-2020 one (identified by the 2020/21 and 2021/22 targets). The scenario's fields hold the
+post-2020 values, and its earlier rules (`earlier_rules`, until 2020-02-01) the pre-2020 ones,
+for cases received before then; the baseline carries the same rule, so its warm-up runs the
 old rules for the cases received under them and it starts from the stocks they left. The
-2020 regulations' complaint effort is also identified by S-09, the Met's average
-investigation time in 2021, mostly of cases received under them. The calibration variant
-(`Problem.scenario(theta, variant=True)`) differs from the baseline (`variant=False`) only
-in its reporting window and replayed demand. The `pre2020:` values are written to
-parameters.csv and the report, not to `fitted.yaml` (whose values are fields); the
-baseline's earlier rule carries them (tests/test_calibration.py checks they agree).
-When a post-2020 parameter has no target in the fit window (the `--until 2019/20`
-hold-out) it carries its pre-2020 twin's estimate forward.
+calibration variant (`Problem.scenario(theta, variant=True)`) differs from the baseline
+(`variant=False`) only in its reporting window and replayed demand. The `pre2020:` values
+are written to parameters.csv and the report, not to `fitted.yaml` (whose values are fields);
+the baseline's earlier rule carries them (tests/test_calibration.py checks they agree). When
+a post-2020 parameter has no target in the fit window (the `--until 2019/20` back-test) it
+carries its pre-2020 twin's value forward, draw by draw; a parameter no target informs keeps
+its prior.
 """
 
 from __future__ import annotations
@@ -47,7 +45,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from sim.engine.engines import DEFAULT_ENGINE
 from sim.engine.run import run_scenario
@@ -56,16 +53,29 @@ from sim.errors import InputError
 from sim.files.shipped import default_calibration_out, shipped_path
 from sim.model.fields import flatten, get_path, set_path
 from sim.model.scenario import Scenario, load_scenario, resolve_extends
-from sim.studies.calibration.derived import derived
+from sim.studies.calibration.derived import COMPLAINTS_2122, derived
+from sim.studies.calibration.posterior import (
+    BURN,
+    MISSING_SD,
+    STEPS,
+    WALKERS,
+    Posterior,
+    covariance,
+    require_sampler,
+    sample,
+    summary,
+)
+from sim.studies.calibration.predictive import Predictive
+from sim.studies.calibration.priors import PRIORS
 from sim.studies.calibration.targets import VARIANT, Target
 
 DEFAULT_TARGETS = shipped_path("calibration/targets.csv")
 DEFAULT_OUT = default_calibration_out()  # never inside site-packages
 BASELINE = shipped_path("scenarios/baseline.yaml")
-FIT_REPS, REPORT_REPS, SEED = 20, 60, 20210401
-MAX_NFEV = 60
-DIFF_STEP = 0.04  # relative finite-difference step: large enough to see past CRN's steps
-Z90 = 1.6448536269514722
+#: replications per simulated particle, at the point, in the pilot run (Monte Carlo
+#: variance), and the posterior draws the predictive check runs
+FIT_REPS, REPORT_REPS, PILOT_REPS, SEED = 6, 60, 40, 20210401
+PREDICTIVE_DRAWS = 100
 
 #: prefix of a fitted field's value under the regulations before 1 February 2020 (T03-26)
 PRE2020 = "pre2020:"
@@ -115,7 +125,7 @@ def _pre2020_effort(pool: str, stream: str, initial: float, upper: float) -> Par
 PARAMS: tuple[Param, ...] = (
     Param("psu_effort_complaints", {"pools.psu.investigation_days.complaints.mean": 1},
           185, 30, 700, "time.psu.complaints.2021, time.met.complaints.2021,"
-          " time.met.complaints.2122 (S-09)",
+          " time.met.complaints.2122 (S-31)",
           ("time.psu.complaints.2021", "time.met.complaints.2021",
            "time.met.complaints.2122"), False,
           "mean calendar days a PSU complaint investigation holds a slot (2020 regulations)"),
@@ -124,7 +134,7 @@ PARAMS: tuple[Param, ...] = (
           ("time.psu.conduct.2021", "time.met.conduct.2021"), False, "2020 regulations"),
     Param("dps_effort_complaints", {"pools.dps.investigation_days.complaints.mean": 1},
           250, 30, 900, "time.dps.complaints.2021, time.met.complaints.2021,"
-          " time.met.complaints.2122 (S-09)",
+          " time.met.complaints.2122 (S-31)",
           ("time.dps.complaints.2021", "time.met.complaints.2021",
            "time.met.complaints.2122"), False, "2020 regulations"),
     Param("dps_effort_conduct", {"pools.dps.investigation_days.conduct.mean": 1},
@@ -132,8 +142,15 @@ PARAMS: tuple[Param, ...] = (
           ("time.dps.conduct.2021", "time.met.conduct.2021"), False, "2020 regulations"),
     Param("iopc_effort", {"pools.iopc.investigation_days.complaints.mean": 1,
                           "pools.iopc.investigation_days.conduct.mean": 1},
-          240, 60, 900, "iopc.within12m.*", ("iopc.within12m.*",), False,
+          240, 60, 900, "iopc.within12m.*, time.iopc.complaints.2122 (S-30),"
+          " iopc.*_receipt.2122 (S-32)",
+          ("iopc.within12m*", "time.iopc.*", "iopc.over18m*"), False,
           "one mean for complaints and conduct (tied)"),
+    Param("iopc_effort_cv", {"pools.iopc.investigation_days.complaints.cv": 1,
+                             "pools.iopc.investigation_days.conduct.cv": 1},
+          0.6, 0.2, 3.0, "iopc.over18m_receipt.2122 (S-32), time.iopc.complaints.2122 (S-30)",
+          ("iopc.over18m*", "time.iopc.*"), False,
+          "the spread of IOPC investigation lengths (cv of the log-normal; tied)"),
     Param("psu_case_to_answer", {"proceedings.case_to_answer.psu": 1}, 0.10, 0.005, 0.5,
           "hear.meetings.2021, hear.hearings.2021, hear.dismissed.2021",
           ("hear.meetings.2021", "hear.hearings.2021", "hear.dismissed.2021"), False,
@@ -193,7 +210,8 @@ FIXED = {
     " utilisation (T04-05: capacity reduced by real-terms cuts; Recommendation 7's premise)",
     "cps.decision_days": "no target covers CPS time (IOPC durations end at the investigation);"
     " ASSUMPTION, 120 days",
-    "pools.*.investigation_days.*.cv": "one mean per target; shapes are ASSUMPTIONs",
+    "pools.*.investigation_days.*.cv": "one mean per target; shapes are ASSUMPTIONs, but for"
+    " the IOPC's, which S-32's share over 18 months identifies",
 }
 
 
@@ -285,6 +303,31 @@ def variant_changes(base: Scenario, post: dict[str, float], variant: dict[str, A
     return changes
 
 
+#: the 2021/22 complaint volume the variant replays when the fit reaches 2021/22 (S-29)
+REPLAYED_2122: dict[str, Any] = {"from": "2021-04-01", "value": round(COMPLAINTS_2122 / 12, 2)}
+REPLAY_FROM = "2021/22"
+
+
+def replayed_demand(base: Scenario, until: str | None) -> dict[str, Any]:
+    """The variant's demand: the base's published steps (S-01, S-03) up to the fit's last
+    year, then S-29's 2021/22 complaint rate when the fit reaches 2021/22. A back-test keeps
+    the last rate published inside its window (the forecast's own assumption, whatever
+    later steps the base carries), so the later volumes are forecasts to check."""
+    end = None if until is None else f"{int(until[:4]) + 1}-04-01"
+    changes: dict[str, Any] = {}
+    for stream in ("complaints", "conduct"):
+        steps = copy.deepcopy(base.to_dict()["demand"][stream]["cases_per_month"])
+        if not isinstance(steps, list):
+            continue
+        kept = [s for s in steps if end is None or str(s["from"]) < end]
+        if stream == "complaints":
+            kept = [s for s in kept if str(s["from"]) < REPLAYED_2122["from"]]
+            if until is None or until >= REPLAY_FROM:
+                kept.append(dict(REPLAYED_2122))
+        changes[f"demand.{stream}.cases_per_month"] = kept
+    return changes
+
+
 def with_values(data: dict[str, Any], values: dict[str, float]) -> dict[str, Any]:
     """A copy of scenario data with fields set, unvalidated: the overlay `fitted.yaml` is
     written from it (a scenario is derived with `Scenario.with_changes`)."""
@@ -325,6 +368,7 @@ class Problem:
     engine: str = DEFAULT_ENGINE
     variant: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(VARIANT))
     evaluations: int = 0
+    until: str | None = None  # the last fiscal year of the fit's figures (None: all)
 
     def scenario(self, theta: np.ndarray, variant: bool = True) -> Scenario:
         """The calibration variant (reporting the fit's years, demand replayed), or with
@@ -337,105 +381,131 @@ class Problem:
             if pre:
                 changes["earlier_rules"] = earlier_rules_with(self.base, pre)
             return self.base.with_changes(changes, source="the calibrated baseline")
-        return self.base.with_changes(variant_changes(self.base, post, self.variant, pre),
-                                      source="the calibration variant")
+        changes = variant_changes(self.base, post, self.variant, pre)
+        changes.update(replayed_demand(self.base, self.until))
+        return self.base.with_changes(changes, source="the calibration variant")
 
-    def evaluate(self, theta: np.ndarray, reps: int | None = None) -> Evaluation:
+    def evaluate(self, theta: np.ndarray, reps: int | None = None,
+                 seed: int | None = None) -> Evaluation:
         self.evaluations += 1
-        result = run_scenario(self.scenario(theta), reps or self.reps, self.seed, self.engine)
+        result = run_scenario(self.scenario(theta), reps or self.reps,
+                              self.seed if seed is None else seed, self.engine)
         years = [label for label, _, _ in result.timeline.fiscal_years]
         months = [m.strftime("%Y-%m") for m in result.timeline.report_months]
         values = {t.target_id: t.values(result.measured, years, months) for t in self.targets}
         return Evaluation(np.asarray(theta, dtype=float), values)
 
     def residuals(self, ev: Evaluation, targets: list[Target] | None = None) -> np.ndarray:
-        """Weighted errors in units of half the tolerance (a tolerance is two sigma)."""
+        """Errors in standard deviations of each target's observation error."""
         out = []
         for t in targets or self.fit_targets:
             m = ev.mean(t)
-            r = (m - t.published) / (t.tolerance_abs / 2) if np.isfinite(m) else 10.0
-            out.append(np.sqrt(t.weight) * r)
+            out.append((m - t.published) / t.sd if np.isfinite(m) else MISSING_SD)
         return np.array(out)
 
 
 @dataclass
 class Fit:
+    """A calibration: the posterior, its point (medians), and the model at that point."""
+
     problem: Problem
-    theta: np.ndarray
-    cov: np.ndarray
-    evaluation: Evaluation
-    nfev: int
-    cost: float
+    theta: np.ndarray  # posterior medians (the baseline's values); fixed or tied as stated
+    cov: np.ndarray  # posterior covariance (zero rows for parameters held fixed)
+    evaluation: Evaluation  # the model at `theta`, `report_reps` replications
+    nfev: int  # simulations the posterior took
+    cost: float  # sum of squared standardised errors at `theta`
     seconds: float
     message: str
     tied: dict[int, int] = field(default_factory=dict)  # carried forward: index -> source
+    posterior: Posterior | None = None
+    predictive: Predictive | None = None
+    free: tuple[bool, ...] = ()
 
     def sd(self) -> np.ndarray:
         return np.sqrt(np.clip(np.diag(self.cov), 0, None))
 
     def interval(self) -> tuple[np.ndarray, np.ndarray]:
-        lo = np.array([p.lower for p in self.problem.params])
-        hi = np.array([p.upper for p in self.problem.params])
-        return (np.clip(self.theta - Z90 * self.sd(), lo, hi),
-                np.clip(self.theta + Z90 * self.sd(), lo, hi))
+        """The posterior's 5% and 95% quantiles (the point where held fixed)."""
+        lo, hi = self.theta.copy(), self.theta.copy()
+        if self.posterior is not None:
+            table = summary(self.posterior).set_index("parameter")
+            for i, p in enumerate(self.problem.params):
+                source = p.name if p.name in table.index else (
+                    self.problem.params[self.tied[i]].name if i in self.tied else None)
+                if source is not None:
+                    lo[i], hi[i] = table.loc[source, "p05"], table.loc[source, "p95"]
+        return lo, hi
 
 
-def fit(problem: Problem, max_nfev: int = MAX_NFEV, report_reps: int = REPORT_REPS,
+def fit(problem: Problem, report_reps: int = REPORT_REPS,
         progress: Callable[[str], None] | None = None,
-        free: tuple[bool, ...] | None = None) -> Fit:
-    """Least squares over the free parameters, in units of their initial values; the others
-    stay at their initial values, but a post-2020 parameter whose `pre2020:` twin is free
-    carries the twin's value (and spread) forward."""
+        free: tuple[bool, ...] | None = None, walkers: int = WALKERS, steps: int = STEPS,
+        predictive_draws: int = PREDICTIVE_DRAWS, burn: int = BURN) -> Fit:
+    """The posterior over the parameters (MCMC, `sim.studies.calibration.posterior`):
+    every parameter is sampled from its prior and weighed by the fit's targets, except a
+    post-2020 parameter with no target in the fit window whose `pre2020:` twin has one,
+    which carries the twin's value forward. A parameter no target informs keeps its prior
+    (said in the report). Then the point (posterior medians), the model there, and the
+    posterior predictive distribution of every target."""
+    require_sampler()
     started = time.perf_counter()
     n = len(problem.params)
-    idx = np.flatnonzero(free if free is not None else [True] * n)
-    scale = np.array([p.initial for p in problem.params], dtype=float)
-    lower = np.array([p.lower for p in problem.params]) / scale
-    upper = np.array([p.upper for p in problem.params]) / scale
-    cache: dict[tuple, np.ndarray] = {}
-    is_free = np.zeros(n, dtype=bool)
-    is_free[idx] = True
-    tied = {i: j for i, j in twins(problem.params).items() if not is_free[i] and is_free[j]}
+    free = free if free is not None else (True,) * n
+    tied = {i: j for i, j in twins(problem.params).items() if not free[i] and free[j]}
+    sampled = [i for i in range(n) if i not in tied]
+    names = tuple(problem.params[i].name for i in sampled)
 
-    def full(zf: np.ndarray) -> np.ndarray:
-        z = np.ones(n)
-        z[idx] = zf
-        theta = z * scale
+    def full(values: np.ndarray) -> np.ndarray:
+        theta = np.array([p.initial for p in problem.params], dtype=float)
+        theta[sampled] = values
         for i, j in tied.items():
             theta[i] = theta[j]
         return _rounded(problem.params, theta)
 
-    def objective(zf: np.ndarray) -> np.ndarray:
-        theta = full(zf)
-        key = tuple(theta)
-        if key not in cache:
-            cache[key] = problem.residuals(problem.evaluate(theta))
-            if progress:
-                progress(f"evaluation {len(cache)}: sum of squares {np.sum(cache[key]**2):.2f}")
-        return cache[key]
+    targets = problem.fit_targets
+    observed = np.array([t.published for t in targets])
+    medians = np.array([PRIORS[problem.params[i].name].frozen().median() for i in sampled])
+    pilot = problem.evaluate(full(medians), reps=PILOT_REPS)
+    mc_var = np.array([np.nanvar(pilot.values[t.target_id]) for t in targets]) / problem.reps
+    sd = np.sqrt(np.array([t.sd ** 2 for t in targets]) + np.nan_to_num(mc_var))
 
+    def errors(values: np.ndarray) -> np.ndarray:
+        ev = problem.evaluate(full(values))
+        return (np.array([ev.mean(t) for t in targets]) - observed) / sd
+
+    lower = np.array([problem.params[i].lower for i in sampled], dtype=float)
+    upper = np.array([problem.params[i].upper for i in sampled], dtype=float)
+    post = sample(names, errors, lower, upper, problem.seed, walkers, steps, burn,
+                  progress=progress)
+    table = summary(post).set_index("parameter")
+    theta = full(np.array([table.loc[name, "p50"] for name in names]))
     cov = np.zeros((n, n))
-    if idx.size:
-        result = least_squares(objective, np.ones(idx.size), bounds=(lower[idx], upper[idx]),
-                               diff_step=np.full(idx.size, DIFF_STEP), max_nfev=max_nfev,
-                               x_scale=1.0, method="trf")
-        theta = full(result.x)
-        jac = np.asarray(result.jac)  # dense: the objective is a few dozen residuals
-        cov[np.ix_(idx, idx)] = _laplace_cov(jac, result.fun, scale[idx])
-        for i in idx[_flat_directions(jac)]:  # not identified: uniform over bounds
-            p = problem.params[i]
-            cov[i, :] = cov[:, i] = 0.0
-            cov[i, i] = (p.upper - p.lower) ** 2 / 12
-        for i, j in tied.items():  # the same number: perfectly correlated with its source
-            row, var = cov[j, :].copy(), cov[j, j]
-            cov[i, :], cov[:, i] = row, row
-            cov[i, i] = var
-        nfev, cost, message = int(result.nfev), float(result.cost), str(result.message)
-    else:
-        theta, nfev, cost, message = full(np.ones(0)), 0, float("nan"), "nothing to fit"
+    cov[np.ix_(sampled, sampled)] = covariance(post)
+    for i, j in tied.items():  # the same number: perfectly correlated with its source
+        row, var = cov[j, :].copy(), cov[j, j]
+        cov[i, :], cov[:, i] = row, row
+        cov[i, i] = var
     evaluation = problem.evaluate(theta, reps=report_reps)
-    return Fit(problem, theta, cov, evaluation, nfev, cost,
-               time.perf_counter() - started, message, tied)
+    z = np.array([(evaluation.mean(t) - t.published) / t.sd for t in targets])
+    draws = post.draws.iloc[:predictive_draws]
+    predictive = predict(problem, [full(d[list(names)].to_numpy(float))
+                                   for _, d in draws.iterrows()])
+    return Fit(problem, theta, cov, evaluation, post.simulations,
+               float(np.nansum(z ** 2)), time.perf_counter() - started,
+               f"MCMC (emcee): {walkers} walkers x {steps} steps",
+               tied, post, predictive, tuple(free))
+
+
+def predict(problem: Problem, thetas: list[np.ndarray]) -> Predictive:
+    """The posterior predictive of every target: per draw, the model's mean over
+    `problem.reps` replications (its own seed) plus the target's observation error."""
+    means = np.empty((len(thetas), len(problem.targets)))
+    for k, theta in enumerate(thetas):
+        ev = problem.evaluate(theta, seed=problem.seed + 1 + k)
+        means[k] = [ev.mean(t) for t in problem.targets]
+    noise = np.random.default_rng(problem.seed).standard_normal(means.shape)
+    sd = np.array([t.sd for t in problem.targets])
+    return Predictive([t.target_id for t in problem.targets], means + noise * sd, means)
 
 
 def _rounded(params: tuple[Param, ...], theta: np.ndarray) -> np.ndarray:
@@ -443,20 +513,6 @@ def _rounded(params: tuple[Param, ...], theta: np.ndarray) -> np.ndarray:
     lo = np.array([p.lower for p in params])
     hi = np.array([p.upper for p in params])
     return np.array([round_sig(v) for v in np.clip(theta, lo, hi)])
-
-
-def _laplace_cov(jac: np.ndarray, fun: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """(J'J)^-1 s^2 in parameter units; s^2 = max(1, residual variance) absorbs misfit."""
-    m, n = jac.shape
-    dof = max(m - n, 1)
-    s2 = max(1.0, float(np.sum(fun**2)) / dof)
-    cov_z = np.linalg.pinv(jac.T @ jac) * s2
-    return cov_z * np.outer(scale, scale)
-
-
-def _flat_directions(jac: np.ndarray) -> np.ndarray:
-    """Parameters the targets did not move at all (a zero Jacobian column)."""
-    return np.linalg.norm(jac, axis=0) < 1e-9
 
 
 def select_targets(targets: list[Target], until: str | None) -> list[Target]:
@@ -486,5 +542,21 @@ def _matches(target_id: str, pattern: str) -> bool:
     return target_id == pattern
 
 
-__all__ = ["BEFORE_2020", "FIXED", "PARAMS", "REGULATIONS_2020", "Fit", "Param", "Problem", "fit",
-           "is_pre2020", "select_targets", "twins"]
+__all__ = [
+    "BEFORE_2020",
+    "BURN",
+    "FIXED",
+    "PARAMS",
+    "PREDICTIVE_DRAWS",
+    "REGULATIONS_2020",
+    "STEPS",
+    "WALKERS",
+    "Fit",
+    "Param",
+    "Problem",
+    "fit",
+    "is_pre2020",
+    "require_sampler",
+    "select_targets",
+    "twins",
+]

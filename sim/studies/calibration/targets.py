@@ -3,8 +3,12 @@
 `calibration/targets.csv` holds one row per target: the figure (`figure_id` in
 figures.csv), the model metric and its period (a fiscal year `2020/21` read from the yearly
 values, or a month `2021-05` read from the month-end stock), the published value, a scale
-applied to the model (e.g. 10/12 for a ten-month count), and a tolerance, relative (`rel`)
-or absolute (`abs`), with its basis (quoted when it holds a comma).
+applied to the model (e.g. 10/12 for a ten-month count), and its observation model: the
+published figure is the model's expected value plus a normal error whose variance is the sum
+of three parts, each relative (`rel`) or absolute (`abs`) by `sd_type`: rounding (the
+figure's precision), sampling (one year's realisation of the process) and definition (the
+gap between the published measure and the model's), argued in `basis` (quoted when it holds
+a comma). The observation model is written before fitting and not changed after.
 
 The file is checked whole before any simulation: a row with too many or too few fields, a
 quote left open, a number that is not finite or not positive, an unknown column, metric or
@@ -33,7 +37,9 @@ from sim.files.reading import read_bytes, read_text
 from sim.model.timeline import Timeline
 
 COLUMNS = ("target_id", "figure_id", "metric", "period", "published", "model_scale", "kind",
-           "tolerance", "tolerance_type", "weight", "basis")
+           "sd_type", "rounding_sd", "sampling_sd", "definition_sd", "basis")
+#: the parts of a target's error, in the order of their columns
+ERROR_PARTS = ("rounding_sd", "sampling_sd", "definition_sd")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 #: the default tolerance per kind of target (the calibration issue: volumes +-5%, mean
@@ -64,20 +70,27 @@ class Target:
     published: float
     model_scale: float
     kind: str
-    tolerance: float
-    tolerance_type: str
-    weight: float
+    sd_type: str
+    rounding_sd: float
+    sampling_sd: float
+    definition_sd: float
     basis: str
 
     @property
+    def sd(self) -> float:
+        """The observation error's standard deviation in the published figure's units."""
+        parts = (self.rounding_sd, self.sampling_sd, self.definition_sd)
+        return in_units(math.sqrt(sum(p * p for p in parts)), self.sd_type, self.published)
+
+    @property
     def tolerance_abs(self) -> float:
-        return in_units(self.tolerance, self.tolerance_type, self.published)
+        """Pass/fail band: two standard deviations of the observation error."""
+        return 2 * self.sd
 
     @property
     def default_tolerance_abs(self) -> float:
-        """The kind's default tolerance (DEFAULT_TOLERANCES) in the published figure's units."""
-        return in_units(*default_tolerance(self.kind, self.tolerance, self.tolerance_type),
-                        self.published)
+        """The first calibration's default tolerance (DEFAULT_TOLERANCES) for the kind."""
+        return in_units(*default_tolerance(self.kind, 2 * self.sd, "abs"), self.published)
 
     @property
     def is_month(self) -> bool:
@@ -110,8 +123,9 @@ class Target:
 MAX_TARGETS_BYTES = 2**20  # 1 MiB: the shipped file is under 10 KiB
 SPREADSHEET_HELP = "save it from the spreadsheet as 'CSV UTF-8 (comma delimited)'"
 #: the columns that hold numbers: (may be empty with this default, must be above zero)
-NUMBERS = {"published": (None, False), "model_scale": (1.0, True), "tolerance": (None, True),
-           "weight": (1.0, True)}
+NUMBERS = {"published": (None, False), "model_scale": (1.0, True),
+           "rounding_sd": (0.0, False), "sampling_sd": (0.0, False),
+           "definition_sd": (0.0, False)}
 #: end-of-run averages have a whole-run value only, no value per fiscal year
 YEARLY_METRICS = frozenset(m for m in GLOSSARY if not m.endswith(".mean_end"))
 #: month-end stocks and monthly flows (`allegations` counts every allegation received)
@@ -147,7 +161,7 @@ def decode_csv(data: bytes, path: Path) -> str:
 
 #: the calibration variant: report 2019/20 to 2021/22; demand replays the published volumes.
 #: Defined here, beside the targets it bounds; `sim.studies.calibration.fit` runs it.
-VARIANT: dict[str, Any] = {"name": "calibration", "start": "2019-04-01", "horizon_years": 3,
+VARIANT: dict[str, Any] = {"name": "calibration", "start": "2019-04-01", "horizon_years": 4,
            "warmup_years": 3, "demand": {"elasticity": 0.0, "inexperience_extra": 0.0}}
 
 
@@ -264,13 +278,17 @@ def _target(row: dict[str, str], where: str, years: list[str], months: list[str]
     """One row as a Target, every column checked."""
     text = {c: _text(row, c, where) for c in COLUMNS if c not in NUMBERS}
     numbers = {c: _number(row, c, where) for c in NUMBERS}
-    if text["tolerance_type"] not in ("rel", "abs"):
-        raise InputError("unknown tolerance type", file=where, field="tolerance_type",
-                         value=text["tolerance_type"], allowed="rel or abs")
-    if text["tolerance_type"] == "rel" and numbers["published"] == 0:
-        raise InputError("a relative tolerance of a published 0 is no tolerance", file=where,
+    if text["sd_type"] not in ("rel", "abs"):
+        raise InputError("unknown error type", file=where, field="sd_type",
+                         value=text["sd_type"], allowed="rel or abs")
+    if text["sd_type"] == "rel" and numbers["published"] == 0:
+        raise InputError("a relative error of a published 0 is no error", file=where,
                          field="published", value=row["published"],
-                         allowed="an abs tolerance for a published 0")
+                         allowed="sd_type abs for a published 0")
+    if not any(numbers[c] for c in ERROR_PARTS):
+        raise InputError("no observation error (every part is 0): the figure could never be"
+                         " matched by a stochastic model", file=where, field="sampling_sd",
+                         value=row["sampling_sd"], allowed="at least one part above 0")
     period = text["period"]
     labels = months if MONTH.match(period) else years
     if period not in labels:
@@ -289,8 +307,8 @@ def _target(row: dict[str, str], where: str, years: list[str], months: list[str]
                          allowed=shorten(", ".join(close), 400))
     return Target(text["target_id"], text["figure_id"], text["metric"], period,
                   numbers["published"], numbers["model_scale"], text["kind"],
-                  numbers["tolerance"], text["tolerance_type"], numbers["weight"],
-                  text["basis"])
+                  text["sd_type"], numbers["rounding_sd"], numbers["sampling_sd"],
+                  numbers["definition_sd"], text["basis"])
 
 
 def figure_ids(figures_csv: Path) -> set[str]:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sim.engine.run import OWN_PARAMETERS
 from sim.studies.goal_seek.goals import TOLERANCE, Goal
 from sim.studies.goal_seek.levers import lever_name, lever_phrase
 
@@ -57,6 +58,8 @@ class GoalSeekResult:
     points: list[Point] = field(default_factory=list)
     non_monotone: list[tuple[float, float]] = field(default_factory=list)
     met_per_rep: dict[float, list[bool]] = field(default_factory=dict, repr=False)
+    #: where every evaluated value's fitted parameters came from (`RunResult.parameters`)
+    parameters: str = OWN_PARAMETERS
 
     # ---- reading the points
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.engine.engines import DEFAULT_ENGINE
 from sim.engine.metrics import GLOSSARY
-from sim.engine.run import run_scenario
+from sim.engine.run import OWN_PARAMETERS, run_scenario
 from sim.engine.summaries import describe
 from sim.errors import InputError, ScenarioError
 from sim.model.scenario import Scenario
@@ -256,6 +256,8 @@ def goal_seek(
         answer_high=None if hi_i is None else x(hi_i),
         high=max(p.value for p in points), points=points, non_monotone=backwards,
         met_per_rep={v: m.tolist() for v, m in sorted(ev.cache.items())},
+        parameters=next((getattr(r, "parameters", OWN_PARAMETERS) for r in ev.runs.values()),
+                        OWN_PARAMETERS),
     )
 
 
