@@ -119,6 +119,11 @@ def test_the_headline_quotes_numbers_with_intervals(small_brief_dir: Path) -> No
     assert "IOPC investigations would be open over 12 months at 31 March 2023" in headline
     assert "in 80% of futures" in headline and "(question 2)" in headline
     assert len(re.findall(r"\d", headline)) > 10
+    # the small brief's year has the uplift's recruits still in training: no change yet
+    assert "no change (the same in every replication)" in headline or re.search(
+        r"a change of [-+][\d.]+ \(95% interval [-+][\d.]+ to [-+][\d.]+\)"
+        r"( \*)?, from -?[\d.]+ to -?[\d.]+ in 90% of futures", headline), \
+        "the expected change with its interval, and its spread over futures and draws"
 
 
 def test_what_the_headline_rests_on_is_said_beside_it(small_brief_dir: Path) -> None:

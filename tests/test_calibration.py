@@ -65,7 +65,7 @@ def test_the_posterior_recovers_a_known_parameter_from_synthetic_targets() -> No
     truth = problem.evaluate(np.array([150.0])).values["synthetic"].mean()
     problem = cal.Problem(base, (param,), [target(truth)], [target(truth)], reps=3, seed=5,
                           variant=variant)
-    fit = cal.fit(problem, report_reps=3, walkers=4, steps=cal.BURN + 20, predictive_draws=10)
+    fit = cal.fit(problem, report_reps=3, walkers=4, steps=60, predictive_draws=10, burn=20)
     lo, hi = fit.interval()
     assert lo[0] <= 150 <= hi[0], f"the 90% range {lo[0]:.0f} to {hi[0]:.0f} holds the truth"
     assert hi[0] - lo[0] < 60, "the figure narrows the prior's range of about 360 days"

@@ -452,7 +452,7 @@ def test_target_command_end_to_end(tmp_path, capsys) -> None:
     code = main(["target", str(path), "--lever", "pools.iopc.staff", "--metric", METRIC,
                  "--year", "2022/23", "--at-most", "baseline:2021/22", "--confidence",
                  "0.6", "--reps", "6", "--step", "2", "--max", "40", "--quiet",
-                 "--out", str(tmp_path / "out")])
+                 "--fixed-parameters", "--out", str(tmp_path / "out")])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "IOPC investigators for Met cases" in out and "pools.iopc.staff" in out

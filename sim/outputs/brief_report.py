@@ -183,7 +183,8 @@ def headline(brief: BriefResult, n: _Numbers) -> str:
             f" investigators rising in line with police numbers (Recommendation 7) it"
             f" forecasts {fmt(_mean(c))} ({_range(c)}): "
             + ("no change (the same in every replication)" if _zero(d)
-               else f"a change of {_change(d)}") + f", for about {_gbp_m(cost)} in {y}.")
+               else f"a change of {_change(d)}, from {_range(c - a)} in 90% of futures")
+            + f", for about {_gbp_m(cost)} in {y}.")
     for number, t in enumerate(brief.questions(), start=1):
         text += " " + (_headline_answer(brief, n, t) if t is brief.target
                        else _headline_more(t, number))
@@ -329,8 +330,10 @@ def options_table(brief: BriefResult, n: _Numbers) -> Table:
     return Table(header, rows,
                  f"{y}: stocks at {year_end(y)}, costs over the year. Means with the range"
                  f" holding 90% of {brief.reps} replications; changes are paired differences"
-                 " from the counterfactual (same random numbers), with 95% intervals; * marks"
-                 f" an interval that excludes zero; {target}{goal}extra staff are"
+                 " from the counterfactual (the same random numbers and parameter draws), with 95%"
+                 " intervals of the expected change (they narrow as replications are added;"
+                 " the headline also gives the change's range over futures); * marks an"
+                 f" interval that excludes zero; {target}{goal}extra staff are"
                  " averaged over the year (recruits are paid while they train) and costed"
                  " per staff-year: " + "; ".join(
                      f"{c.what}, {_cost_words(c)}"
