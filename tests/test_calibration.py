@@ -264,6 +264,52 @@ def test_parameter_uncertainty_is_reproducible_and_spreads(tmp_path: Path) -> No
         "drawn parameters change the replications")
 
 
+def test_each_replication_draws_its_own_parameters_by_default() -> None:
+    """Replications that shared a draw would be correlated, and a comparison's intervals,
+    which treat them as independent, too narrow: by default each has its own."""
+    from sim.cli import build_parser
+    from sim.studies.parameter_uncertainty import load_posterior, parameter_groups
+
+    s = scenario_from_dict(copy.deepcopy(baseline_dict()))
+    groups = parameter_groups(s, 4, 3, load_posterior(SHIPPED))
+    assert [list(g.reps) for g in groups] == [[0], [1], [2], [3]]
+    for command in ("run", "compare", "target", "brief"):
+        argv = {"run": [], "compare": ["a", "b"], "brief": [],
+                "target": ["s", "--lever", "x", "--metric", "m", "--year", "2021/22",
+                           "--at-most", "1"]}[command]
+        assert build_parser().parse_args([command, *argv]).reps_per_draw == 1, command
+
+
+def test_a_backtest_replays_only_the_demand_published_in_its_window() -> None:
+    """Up to 2019/20 the variant keeps 2019/20's rates (S-01, S-03), not the later steps the
+    baseline carries; up to 2020/21 it keeps 2020/21's; the full fit replays S-29's 2021/22
+    complaint rate."""
+    base = load_scenario(BASELINE)
+
+    def starts(until: str | None, stream: str) -> list[str]:
+        return [str(x["from"]) for x in
+                cal.replayed_demand(base, until)[f"demand.{stream}.cases_per_month"]]
+
+    assert starts("2019/20", "complaints") == starts("2019/20", "conduct") == ["2018-04-01"]
+    assert starts("2020/21", "complaints") == ["2018-04-01", "2020-04-01"]
+    assert starts(None, "complaints") == ["2018-04-01", "2020-04-01", "2021-04-01"]
+    assert cal.replayed_demand(base, None)["demand.complaints.cases_per_month"][-1][
+        "value"] == pytest.approx(7216 / 12, abs=0.01), "S-29"
+
+
+@pytest.mark.parametrize(("flags", "words"), [
+    (["--walkers", "10"], ("field '--walkers'", "at least 30", "got: 10")),
+    (["--burn-in", "-1"], ("field '--burn-in'", "at least 0", "got: -1")),
+    (["--steps", "50", "--burn-in", "45"], ("field '--steps'", "at least 55", "got: 50")),
+])
+def test_calibrate_refuses_a_sampler_too_small(tmp_path, capsys, flags, words) -> None:
+    """Before any simulation (and into a scratch folder, were it to start)."""
+    assert main(["calibrate", "--quiet", "--out", str(tmp_path / "cal"), *flags]) == 2
+    assert not (tmp_path / "cal").exists()
+    err = capsys.readouterr().err
+    assert all(w in err for w in words), err
+
+
 def test_calibrate_rejects_a_bad_year(capsys) -> None:
     assert main(["calibrate", "--until", "2019-20"]) == 2
     assert "--until" in capsys.readouterr().err

@@ -51,6 +51,13 @@ FIXED_PARAMETERS = "fixed at the calibrated values"
 #: the note of a run with fixed parameters (`RunResult.parameters`): the command line's
 #: `--fixed-parameters`, the Python API's default
 OWN_PARAMETERS = f"{FIXED_PARAMETERS} (--fixed-parameters)"
+def fixed_for_speed(which: str) -> str:
+    """The note of a tool that holds the fitted parameters fixed so that its many runs stay
+    quick (`which`: "sweeps do", "the what-if page does"), and where they are drawn."""
+    return (f"{FIXED_PARAMETERS} ({which} not draw them, for speed; ccsim compare does unless"
+            " given --fixed-parameters)")
+
+
 #: how the note of a run with parameter uncertainty begins (`RunResult.parameters`)
 DRAWN_PARAMETERS = "drawn from the calibration posterior"
 
@@ -402,5 +409,5 @@ def _now() -> str:
 
 __all__ = ["DRAWN_PARAMETERS", "FIXED_PARAMETERS", "OWN_PARAMETERS", "Group", "RunResult",
            "Stopped", "check_run", "check_run_size", "check_workers", "default_workers",
-           "die_with_parent", "parameters_drawn", "plan_chunks", "run_chunk", "run_in_stages",
-           "run_scenario", "stop_pool"]
+           "die_with_parent", "fixed_for_speed", "parameters_drawn", "plan_chunks",
+           "run_chunk", "run_in_stages", "run_scenario", "stop_pool"]

@@ -100,8 +100,9 @@ def parameter_table(fit: Fit, free: tuple[bool, ...]) -> pd.DataFrame:
             else pd.DataFrame())
     rows = []
     for i, p in enumerate(fit.problem.params):
-        source = fit.problem.params[fit.tied[i]].name if i in fit.tied else p.name
-        drawn = source in post.index
+        drawn_as = fit.drawn_as(i)
+        source = drawn_as or p.name
+        drawn = drawn_as is not None
         note = "; ".join(x for x in (p.note, _carried_note(fit, i) if i in fit.tied else "",
                                      "" if free[i] or i in fit.tied else
                                      "no target in the fit window: the posterior is its prior")
@@ -408,8 +409,8 @@ def posterior_draws(fit: Fit) -> pd.DataFrame:
     draws = fit.posterior.draws
     out = pd.DataFrame({"draw": draws["draw"]})
     for i, p in enumerate(fit.problem.params):
-        source = fit.problem.params[fit.tied[i]].name if i in fit.tied else p.name
-        out[p.name] = draws[source] if source in draws else fit.theta[i]
+        source = fit.drawn_as(i)
+        out[p.name] = draws[source] if source is not None else fit.theta[i]
     return out
 
 

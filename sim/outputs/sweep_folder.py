@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.engine.run import FIXED_PARAMETERS
+from sim.engine.run import fixed_for_speed
 from sim.errors import InputError
 from sim.files.writing import (
     LOCK,
@@ -45,9 +45,8 @@ from sim.studies.sweep.design import Sweep
 from sim.studies.sweep.runner import KEPT, check_executor, run_sweep
 
 #: a sweep's fitted parameters: fixed, so its many points stay quick (each point's own
-#: change is the question); `ccsim compare` draws them unless given --fixed-parameters
-SWEEP_PARAMETERS = (f"{FIXED_PARAMETERS} (sweeps do not draw them, for speed; ccsim compare"
-                    " does unless given --fixed-parameters)")
+#: change is the question)
+SWEEP_PARAMETERS = fixed_for_speed("sweeps do")
 
 
 def sweep_into(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.engine.engines import DEFAULT_ENGINE
-from sim.engine.run import FIXED_PARAMETERS, MAX_SEED, RunResult, check_run, run_in_stages
+from sim.engine.run import MAX_SEED, RunResult, check_run, fixed_for_speed, run_in_stages
 from sim.errors import InputError
 from sim.files.shipped import shipped_path
 from sim.model.scenario import Scenario, load_scenario
@@ -35,10 +35,8 @@ FIRST_STAGES = (50, 200)
 BASE_RUNS_KEPT = 32
 #: browser sessions whose latest answer is kept for its downloads (the oldest dropped)
 SESSIONS_KEPT = 16
-#: the page's fitted parameters: fixed, so an answer comes in about a second (`ccsim compare`
-#: draws them from the calibration posterior unless given --fixed-parameters)
-PARAMETERS = (f"{FIXED_PARAMETERS} (the what-if page does not draw them, for speed;"
-              " ccsim compare does unless given --fixed-parameters)")
+#: the page's fitted parameters: fixed, so an answer comes in about a second
+PARAMETERS = fixed_for_speed("the what-if page does")
 #: the shipped scenarios a page can start from (the order of its list)
 BASES = ("baseline", "police_uplift", "police_uplift_low", "police_uplift_high",
          "rec7_in_line", "iopc_flat_cash", "package_rec7_plus", "dps_uplift", "psu_uplift",

@@ -72,7 +72,7 @@ from sim.studies.calibration.targets import VARIANT, Target
 DEFAULT_TARGETS = shipped_path("calibration/targets.csv")
 DEFAULT_OUT = default_calibration_out()  # never inside site-packages
 BASELINE = shipped_path("scenarios/baseline.yaml")
-#: replications per simulated particle, at the point, in the pilot run (Monte Carlo
+#: replications per likelihood evaluation, at the point, in the pilot run (Monte Carlo
 #: variance), and the posterior draws the predictive check runs
 FIT_REPS, REPORT_REPS, PILOT_REPS, SEED = 6, 60, 40, 20210401
 PREDICTIVE_DRAWS = 100
@@ -395,13 +395,16 @@ class Problem:
         values = {t.target_id: t.values(result.measured, years, months) for t in self.targets}
         return Evaluation(np.asarray(theta, dtype=float), values)
 
-    def residuals(self, ev: Evaluation, targets: list[Target] | None = None) -> np.ndarray:
-        """Errors in standard deviations of each target's observation error."""
-        out = []
-        for t in targets or self.fit_targets:
-            m = ev.mean(t)
-            out.append((m - t.published) / t.sd if np.isfinite(m) else MISSING_SD)
-        return np.array(out)
+    def residuals(self, ev: Evaluation, targets: list[Target] | None = None,
+                  sd: np.ndarray | None = None) -> np.ndarray:
+        """Each target's error in standard deviations: of its observation error, or `sd`
+        (the fit adds the Monte Carlo variance); a figure the run cannot make counts as
+        `MISSING_SD` off."""
+        targets = targets or self.fit_targets
+        sd = np.array([t.sd for t in targets]) if sd is None else sd
+        means = np.array([ev.mean(t) for t in targets])
+        published = np.array([t.published for t in targets])
+        return np.where(np.isfinite(means), (means - published) / sd, MISSING_SD)
 
 
 @dataclass
@@ -424,14 +427,20 @@ class Fit:
     def sd(self) -> np.ndarray:
         return np.sqrt(np.clip(np.diag(self.cov), 0, None))
 
+    def drawn_as(self, i: int) -> str | None:
+        """The posterior column parameter i follows: its own, or its `pre2020:` twin's when
+        carried forward; None when it was not sampled (held at its value)."""
+        name = (self.problem.params[self.tied[i]] if i in self.tied
+                else self.problem.params[i]).name
+        return name if self.posterior is not None and name in self.posterior.names else None
+
     def interval(self) -> tuple[np.ndarray, np.ndarray]:
         """The posterior's 5% and 95% quantiles (the point where held fixed)."""
         lo, hi = self.theta.copy(), self.theta.copy()
         if self.posterior is not None:
             table = summary(self.posterior).set_index("parameter")
-            for i, p in enumerate(self.problem.params):
-                source = p.name if p.name in table.index else (
-                    self.problem.params[self.tied[i]].name if i in self.tied else None)
+            for i in range(len(self.problem.params)):
+                source = self.drawn_as(i)
                 if source is not None:
                     lo[i], hi[i] = table.loc[source, "p05"], table.loc[source, "p95"]
         return lo, hi
@@ -463,15 +472,13 @@ def fit(problem: Problem, report_reps: int = REPORT_REPS,
         return _rounded(problem.params, theta)
 
     targets = problem.fit_targets
-    observed = np.array([t.published for t in targets])
     medians = np.array([PRIORS[problem.params[i].name].frozen().median() for i in sampled])
     pilot = problem.evaluate(full(medians), reps=PILOT_REPS)
     mc_var = np.array([np.nanvar(pilot.values[t.target_id]) for t in targets]) / problem.reps
     sd = np.sqrt(np.array([t.sd ** 2 for t in targets]) + np.nan_to_num(mc_var))
 
     def errors(values: np.ndarray) -> np.ndarray:
-        ev = problem.evaluate(full(values))
-        return (np.array([ev.mean(t) for t in targets]) - observed) / sd
+        return problem.residuals(problem.evaluate(full(values)), targets, sd)
 
     lower = np.array([problem.params[i].lower for i in sampled], dtype=float)
     upper = np.array([problem.params[i].upper for i in sampled], dtype=float)
@@ -486,12 +493,12 @@ def fit(problem: Problem, report_reps: int = REPORT_REPS,
         cov[i, :], cov[:, i] = row, row
         cov[i, i] = var
     evaluation = problem.evaluate(theta, reps=report_reps)
-    z = np.array([(evaluation.mean(t) - t.published) / t.sd for t in targets])
+    z = problem.residuals(evaluation)
     draws = post.draws.iloc[:predictive_draws]
     predictive = predict(problem, [full(d[list(names)].to_numpy(float))
                                    for _, d in draws.iterrows()])
     return Fit(problem, theta, cov, evaluation, post.simulations,
-               float(np.nansum(z ** 2)), time.perf_counter() - started,
+               float(np.sum(z ** 2)), time.perf_counter() - started,
                f"MCMC (emcee): {walkers} walkers x {steps} steps",
                tied, post, predictive, tuple(free))
 

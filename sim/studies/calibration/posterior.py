@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
+from sim.engine.summaries import describe
 from sim.errors import InputError
 from sim.studies.calibration.priors import PRIORS
 
@@ -146,14 +147,10 @@ def sample(names: tuple[str, ...], errors: Callable[[np.ndarray], np.ndarray],
 
 
 def summary(posterior: Posterior) -> pd.DataFrame:
-    """Per parameter: mean, sd and 5/50/95% quantiles of the draws."""
-    rows = []
-    for name in posterior.names:
-        x = posterior.draws[name].to_numpy(float)
-        q = np.quantile(x, [0.05, 0.5, 0.95])
-        rows.append({"parameter": name, "mean": float(x.mean()), "sd": float(x.std(ddof=1)),
-                     "p05": float(q[0]), "p50": float(q[1]), "p95": float(q[2])})
-    return pd.DataFrame(rows)
+    """Per parameter: mean, sd and 5/50/95% quantiles of the draws (as a run's metrics are
+    summarised, `sim.engine.summaries.describe`)."""
+    return pd.DataFrame([{"parameter": name, **describe(posterior.draws[name].to_numpy(float))}
+                         for name in posterior.names])
 
 
 def covariance(posterior: Posterior) -> np.ndarray:

@@ -79,8 +79,9 @@ class Target:
     @property
     def sd(self) -> float:
         """The observation error's standard deviation in the published figure's units."""
-        parts = (self.rounding_sd, self.sampling_sd, self.definition_sd)
-        return in_units(math.sqrt(sum(p * p for p in parts)), self.sd_type, self.published)
+        parts = [getattr(self, part) for part in ERROR_PARTS]
+        variance = sum(v * v for v in parts)
+        return in_units(math.sqrt(variance), self.sd_type, self.published)
 
     @property
     def tolerance_abs(self) -> float:
@@ -159,7 +160,8 @@ def decode_csv(data: bytes, path: Path) -> str:
     return text
 
 
-#: the calibration variant: report 2019/20 to 2021/22; demand replays the published volumes.
+#: the calibration variant: report 2019/20 to 2022/23 (S-33's stocks are May 2022); demand
+#: replays the published volumes (`sim.studies.calibration.fit.replayed_demand`).
 #: Defined here, beside the targets it bounds; `sim.studies.calibration.fit` runs it.
 VARIANT: dict[str, Any] = {"name": "calibration", "start": "2019-04-01", "horizon_years": 4,
            "warmup_years": 3, "demand": {"elasticity": 0.0, "inexperience_extra": 0.0}}
