@@ -143,6 +143,8 @@ def single_pool_dict(
     psu["cases_per_staff"] = cases_per_staff
     psu["training_lag_days"] = 0.0
     psu["investigation_days"] = {"complaints": service, "conduct": service}
+    psu.pop("reference_caseload", None)  # slots alone: a case takes its effort whatever
+    psu.pop("investigator_work_share", None)  # the pool carries
     d["cps"]["referral_share"]["psu"] = 0.0
     d["proceedings"]["case_to_answer"]["psu"] = 0.0
     return d

@@ -73,6 +73,11 @@ CASES = [
     c("not_a_number", "validate", "pools.dps.cases_per_staff", "got: nan", "a finite number"),
     c("infinite", "validate", "warmup_years", "got: inf", "a finite number"),
     # negative or zero rates, capacities and durations
+    # shared time: a reference caseload and the share of a case's time that follows it
+    c("work_share_zero", "validate", "pools.psu.investigator_work_share", "greater than 0"),
+    c("reference_caseload_below_one", "validate", "pools.dps.reference_caseload",
+      "greater than or equal to 1"),
+    c("work_share_without_reference", "validate", "pools.psu", "needs reference_caseload"),
     # the IOPC's caseload limit
     c("iopc_limit_with_shared_time", "validate", "iopc_referral.caseload_limit",
       "needs case slots in the IOPC pool"),

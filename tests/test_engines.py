@@ -60,14 +60,16 @@ def _stress(kind: str) -> dict:
         iopc["staff"] = [{"from": "2018-04-01", "value": 8}, {"from": "2021-01-01",
                                                              "value": 4},
                          {"from": "2021-07-01", "value": 12}]
-        iopc["cases_per_staff"], iopc["full_pace_caseload"] = 4, 1.5
+        iopc["cases_per_staff"], iopc["reference_caseload"] = 4, 1.5
         iopc["training_lag_days"] = 45
         psu = d["pools"]["psu"]
-        psu["cases_per_staff"], psu["full_pace_caseload"] = 5, 3.0
+        psu["cases_per_staff"], psu["reference_caseload"] = 5, 3.0
+        psu["investigator_work_share"] = 0.6  # part of a case's time slowed by caseload
         psu["staff"] = [{"from": "2018-04-01", "value": 160}, {"from": "2021-06-01",
                                                               "value": 90}]
         panels = d["proceedings"]["panels"]
-        panels["full_pace_caseload"] = 4
+        panels["reference_caseload"] = 4
+        panels["investigator_work_share"] = 0.5
         panels["staff"] = [{"from": "2018-04-01", "value": 12}, {"from": "2021-05-01",
                                                                 "value": 3}]
     elif kind == "hearings":  # a saturated hearing stage: two panels for ~57 hearings a year

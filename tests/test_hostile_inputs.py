@@ -205,7 +205,8 @@ def test_one_parameter_sobol_is_analysed_in_the_samples_order(tmp_path, capsys) 
 def test_morris_trajectories_that_revisit_a_point_are_analysed(tmp_path, capsys) -> None:
     """Trajectories meet (16 points, fewer distinct): mu* is still the mean absolute
     elementary effect along every trajectory, computed here by hand."""
-    path = write_sweep(tmp_path, {"kind": "morris", "samples": 4, "parameters": THREE})
+    path = write_sweep(tmp_path, {"kind": "morris", "samples": 4, "parameters": THREE},
+                       metrics=["iopc.wait_days.mean", "psu.open.end"])  # both vary here
     summary = _run(capsys, path, tmp_path / "out")
     stored = len(list((tmp_path / "out" / "points").glob("*.parquet")))
     assert len(summary) == 16 and stored < 16, "the design revisits points"
@@ -214,7 +215,7 @@ def test_morris_trajectories_that_revisit_a_point_are_analysed(tmp_path, capsys)
     span = np.array([THREE[n]["high"] - THREE[n]["low"] for n in names])
     sens = pd.read_csv(tmp_path / "out" / "sensitivity.csv").set_index(
         ["metric", "parameter", "index"])
-    for metric in ("iopc.open.end", "psu.open.end"):
+    for metric in ("iopc.wait_days.mean", "psu.open.end"):
         y = summary[metric].to_numpy(float)
         effects: dict[int, list[float]] = {j: [] for j in range(3)}
         for t in range(4):

@@ -211,6 +211,7 @@ def ratio_events(timeline, rec, measured) -> dict[str, np.ndarray]:
     out = {}
     hearing = rec.route == HEARING
     out["hearings.wait_days.mean"] = count(rec.hearing_start, hearing)
+    out["hearings.time_days.mean"] = count(rec.proceedings_end, hearing)
     for name in POOLS:
         mine = rec.pool == POOL_CODE[name]
         out[f"{name}.wait_days.mean"] = count(rec.inv_start, mine)

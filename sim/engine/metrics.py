@@ -69,6 +69,9 @@ GLOSSARY: dict[str, str] = {
     " more than 18 months (547 days).",
     "hearings.wait_days.mean": "Mean calendar days a case ready for a hearing waited for a"
     " panel, for hearings that started in the period.",
+    "hearings.time_days.mean": "Mean calendar days from a case ready for a hearing to the"
+    " hearing's end (waiting, preparation and listing, and the hearing), for hearings"
+    " concluded in the period.",
     "hearings.awaiting.end": "Cases ready for a misconduct hearing and not yet concluded"
     " (waiting for a panel or being heard) at the end of the period.",
     "officers.suspended.mean": "Average number of officers suspended (time-average over the"
@@ -254,6 +257,7 @@ def from_bins(bins: np.ndarray, replications: np.ndarray, scenario: Scenario,
     mean_of("proceedings.proven.share", "proceedings.proven")
     stock("hearings.awaiting")
     mean_of("hearings.wait_days.mean", "hearings.wait_days")
+    mean_of("hearings.time_days.mean", "hearings.time_days")
 
     cost = scenario.officers.cost_per_officer_year_gbp
     spans = np.array([hi - lo for lo, hi in p.years])
@@ -361,6 +365,7 @@ def bins_from_records(records: Records, timeline: Timeline) -> np.ndarray:
     hearing = r.route == HEARING
     stock("hearings.awaiting", r.hearing_queued, r.proceedings_end, hearing)
     mean("hearings.wait_days", r.hearing_start, hearing, r.hearing_start - r.hearing_queued)
+    mean("hearings.time_days", r.proceedings_end, hearing, r.proceedings_end - r.hearing_queued)
     investigated = r.pool != NO_POOL
     for status, name in ((SUSPENDED, "suspended"), (RESTRICTED, "restricted")):
         mask = investigated & (r.officer == status)

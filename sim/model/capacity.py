@@ -8,11 +8,15 @@ slots that come free first close: idle ones at once, busy ones when their case e
 investigator who leaves finishes the case in hand). Under this rule only the free times of
 the slots matter, never which slot is which, so both engines can follow it exactly.
 
-Shared time (`full_pace_caseload` set below `cases_per_staff`): cases in hand progress at
-full pace while there are at most productive staff x `full_pace_caseload` of them; with n
-more than that pace p, each progresses at p / n of full pace (the pool's time shared
-equally, processor sharing), so a case takes longer when its pool carries more. Slots still
-cap the cases in hand; the rest wait first come, first served.
+Shared time (`reference_caseload` k set): a case takes its stated effort when each
+productive investigator carries k cases in hand, and the share of its time that is its
+investigator's own work (`investigator_work_share` w) follows the caseload in proportion:
+with n in hand among S productive staff a unit of effort takes (1 - w) + w max(n, S) / (S k)
+of time, so every case in hand progresses at one common rate, the inverse of that
+(`shared_rate`). Slower above k cases each, faster below, never faster than with one case
+each; the rest of its time (waiting on witnesses, evidence, others) goes at its own pace.
+w = 1 and k = 1 is processor sharing (one case each at full pace, more share the time
+equally). Slots still cap the cases in hand; the rest wait first come, first served.
 """
 
 from __future__ import annotations
@@ -28,22 +32,33 @@ from sim.model.timeline import Timeline
 def capacity_schedule(capacity: Capacity,
                       timeline: Timeline) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(times, slots, pace): from times[i] the pool has slots[i] case slots, and its cases in
-    hand progress at full pace while they number at most pace[i] (productive staff x
-    `full_pace_caseload`; inf for a pool of slots alone); times[0] is -inf."""
+    hand take their stated effort when they number pace[i] (productive staff x
+    `reference_caseload`; inf for a pool of slots alone); times[0] is -inf."""
     step_days = np.array([timeline.day(s.from_) for s in capacity.staff])
     lag = capacity.training_lag_days
     times = sorted({-math.inf, *step_days.tolist(), *(step_days + lag).tolist()})
     productive = np.minimum(timeline.in_force(capacity.staff, np.array(times)),
                             timeline.in_force(capacity.staff, np.array(times) - lag))
     slots = [math.floor(p * capacity.cases_per_staff + 1e-9) for p in productive.tolist()]
-    pace = [p * capacity.full_pace_caseload if capacity.shares_time
-            and capacity.full_pace_caseload is not None else math.inf
+    pace = [p * capacity.reference_caseload if capacity.reference_caseload is not None
+            else math.inf
             for p in productive.tolist()]
     keep = [0] + [i for i in range(1, len(times))
                   if (slots[i], pace[i]) != (slots[i - 1], pace[i - 1])]
     return (np.array([times[i] for i in keep]), np.array([slots[i] for i in keep],
                                                          dtype=np.int64),
             np.array([pace[i] for i in keep]))
+
+
+def shared_rate(in_hand: int, pace: float, reference: float, work_share: float) -> float:
+    """How fast each case in hand progresses (1: its stated effort's pace) with `in_hand`
+    cases where `pace` is the reference load (staff x `reference` cases each): the share of
+    its time that is investigator work at pace / max(in_hand, staff). The compiled kernel
+    has the same rule (`sim.engine.compiled.kernel.shared_rate`)."""
+    if pace <= 0.0:
+        return 0.0  # no productive staff: cases in hand wait for one
+    load = max(in_hand / pace, 1.0 / reference)
+    return 1.0 / ((1.0 - work_share) + work_share * load)
 
 
 def slot_schedule(capacity: Capacity, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:

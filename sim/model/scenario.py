@@ -294,11 +294,19 @@ class Capacity(Frozen):
         default=0.0, le=MAX_DAYS,
         description="days before a new recruit is productive; leavers go at once"
     )
-    full_pace_caseload: PositiveFloat | None = Field(
-        default=None, le=MAX_CASES_PER_STAFF,
-        description="cases each carries at full pace: with more in hand, every case in hand"
-        " slows in proportion (time shared); unset: every case in hand goes at full pace"
-        " (slots only)")
+    reference_caseload: Annotated[float, Number, Field(allow_inf_nan=False)] | None = Field(
+        default=None, ge=1.0, le=MAX_CASES_PER_STAFF,
+        description="cases each investigator carries when a case takes its stated"
+        " investigation_days: with more in hand per investigator the share of its time"
+        " that is investigator work takes longer in proportion, with fewer shorter, down to"
+        " one case each (time shared); unset: a case takes its stated time whatever the"
+        " caseload (slots only)")
+    investigator_work_share: Share = Field(
+        default=1.0, gt=0.0,
+        description="with reference_caseload set, the share of a case's time in hand that is"
+        " its investigator's own work, and so follows the caseload; the rest (waiting on"
+        " witnesses, evidence, others) takes the same time whatever the caseload; 1: all"
+        " of it")
 
     _order = field_validator("staff")(_check_steps)
 
@@ -309,20 +317,18 @@ class Capacity(Frozen):
                 f"staff x cases_per_staff reaches {_max_slots(self):.3g} case slots; at most"
                 f" {MAX_SLOTS:,} (a pool larger than the whole Met)"
             )
-        if self.full_pace_caseload is not None and self.full_pace_caseload > \
-                self.cases_per_staff:
+        if self.investigator_work_share < 1.0 and self.reference_caseload is None:
             raise ValueError(
-                f"full_pace_caseload {self.full_pace_caseload:g} is more than cases_per_staff"
-                f" {self.cases_per_staff:g}: at most as many cases as each carries (or leave"
-                " it out: slots only)")
+                f"investigator_work_share {self.investigator_work_share:g} needs"
+                " reference_caseload: the share that follows the caseload has no caseload to"
+                " follow (set reference_caseload, or leave the share out)")
         return self
 
     @property
     def shares_time(self) -> bool:
-        """Whether cases in hand can slow each other (a full-pace caseload below the most
-        each carries); otherwise a pool is slots alone."""
-        return self.full_pace_caseload is not None and \
-            self.full_pace_caseload < self.cases_per_staff
+        """Whether a case's time in hand follows its pool's caseload (a reference caseload
+        set); otherwise a pool is slots alone."""
+        return self.reference_caseload is not None
 
 
 class StreamDurations(Frozen):
@@ -515,7 +521,7 @@ class Scenario(Frozen):
         have slots, not shared time."""
         if self.iopc_referral.caseload_limit is not None and self.pools.iopc.shares_time:
             raise _field_error("iopc_referral.caseload_limit", "a caseload limit needs case"
-                               " slots in the IOPC pool: unset pools.iopc.full_pace_caseload"
+                               " slots in the IOPC pool: unset pools.iopc.reference_caseload"
                                " or the limit")
         return self
 

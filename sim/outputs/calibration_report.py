@@ -386,6 +386,7 @@ def write_calibration(fit: Fit, free: tuple[bool, ...], out_dir: Path, settings:
     settings = {**settings, "targets_passed": int(in_fit["pass"].sum()),
                 "targets": len(in_fit), "failed": in_fit.target_id[~in_fit["pass"]].tolist(),
                 "predictive": fitted_scores, "acceptance": fit.posterior.acceptance,
+                "stuck_walkers": fit.posterior.stuck_walkers,
                 "chains": fit.posterior.chains.to_dict(orient="records")}
     hold = ""
     if until:
@@ -439,7 +440,8 @@ def _page(fit: Fit, table: pd.DataFrame, params: pd.DataFrame, settings: dict, h
         f" mode; {settings['walkers']} walkers x {settings['steps']} steps, the first"
         f" {settings['burn_in']} discarded, {fit.nfev} simulations in"
         f" {settings['seconds']:.0f} s (engine {esc(settings['engine'])}, one process, every"
-        f" core through its threads); acceptance {fit.posterior.acceptance:.0%}; effective"
+        f" core through its threads); acceptance {fit.posterior.acceptance:.0%};"
+        f" {_stuck(fit.posterior.stuck_walkers)}effective"
         f" draws per parameter {chains.effective_draws.min():.0f} to"
         f" {chains.effective_draws.max():.0f} (table below). Seed {settings['seed']}: the"
         " same command and seed reproduce every number here. Predictive checks from"
@@ -479,6 +481,15 @@ def _page(fit: Fit, table: pd.DataFrame, params: pd.DataFrame, settings: dict, h
         + esc(json.dumps(settings, indent=2, default=str)) + "</pre></details>",
     ]
     return page(title, body)
+
+
+def _stuck(count: int) -> str:
+    """Words for the walkers left out of the draws because they never moved."""
+    if not count:
+        return ""
+    return (f"{count} walker{'s' if count > 1 else ''} never moved after burn-in (stuck on a"
+            f" spike of the Monte Carlo likelihood) and {'are' if count > 1 else 'is'} left"
+            " out of the draws; ")
 
 
 __all__ = ["backtest_table", "backtest_text", "calibration_summary", "cited_figures_html",

@@ -201,6 +201,35 @@ def ranges_note(runs: Sequence[RunResult]) -> str:
     return f"The ranges do not all come from the same place: {each}."
 
 
+#: the capacities whose cases may share their time, as the comparison names them
+SHARED_CAPACITY = {"DPS": ("pools", "dps"), "PSU": ("pools", "psu"),
+                   "panel": ("proceedings", "panels")}
+
+
+def capacity_note(runs: Sequence[RunResult]) -> str | None:
+    """The assumption an option's DPS, PSU or panel effect rests on, said beside it: those
+    stages respond to staff through the share of a case's time that follows the caseload,
+    which the published figures barely identify. None when no option changes such staff."""
+    base, *options = runs
+
+    def capacity(run: RunResult, name: str):
+        part, field = SHARED_CAPACITY[name]
+        return getattr(getattr(run.scenario, part), field)
+
+    changed = [name for name in SHARED_CAPACITY
+               if capacity(base, name).shares_time
+               and any(capacity(o, name).staff != capacity(base, name).staff
+                       for o in options)]
+    if not changed:
+        return None
+    shares = ", ".join(f"{n} {capacity(base, n).investigator_work_share:.2f}" for n in changed)
+    return (f"The {_and(changed)} differences rest on an assumption: part of each case's time"
+            " is its investigator's (or chair's) work and follows the caseload"
+            f" (investigator_work_share in {base.scenario.name}: {shares}), a share the"
+            " published figures barely narrow from its prior; with slots alone those staff"
+            " change nothing at today's demand (README, \"Capacity: slots, and shared time\").")
+
+
 # -- the charts --------------------------------------------------------------------------
 
 def difference_figure(comparison: Comparison, alt: RunResult) -> Figure:
@@ -375,7 +404,8 @@ def render_comparison(comparison: Comparison, table: pd.DataFrame, plots: list[P
         COMPARE_STYLE,
         f"<h1>Comparison with {esc(base_name)}</h1>",
         f"<p class='subtitle'>{base.reps} replications each, seed {base.seed}, engine"
-        f" {esc(base.engine)}, ccsim {esc(base.version)}. {esc(ranges_note(runs))}</p>",
+        f" {esc(base.engine)}, ccsim {esc(base.version)}. {esc(ranges_note(runs))}"
+        f" {esc(capacity_note(runs) or '')}</p>",
         *(_option_paragraph(table, alt.scenario.name, base_name)
           for alt in comparison.alternatives),
         f"<p>The base is {esc(base_name)}: each option is compared with it by paired"

@@ -21,7 +21,7 @@ from sim.engine.run import RunResult
 from sim.engine.summaries import summary_table
 from sim.errors import shorten, visible
 from sim.outputs.brief_report import goal_sentence, metric_text
-from sim.outputs.compare_report import ranges_note
+from sim.outputs.compare_report import capacity_note, ranges_note
 from sim.outputs.labels import label
 from sim.outputs.run_report import bare, headline_rows, ranges_source, reported_period, shown_text
 from sim.studies.goal_seek import GoalSeekResult, lever_name
@@ -76,6 +76,8 @@ def comparison_table(table: pd.DataFrame, runs: Sequence[RunResult] = ()) -> str
                " change: it does not.")
     if runs:
         out.append(textwrap.fill(ranges_note(runs), width=92))
+        if (note := capacity_note(runs)) is not None:
+            out.append(textwrap.fill(note, width=92))
     return "\n".join(out)
 
 

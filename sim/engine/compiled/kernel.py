@@ -244,14 +244,18 @@ def _pop(keys, rows, size):
 
 
 @njit(inline="always", cache=True)
-def shared_rate(in_hand, pace):
-    """How fast each case in hand progresses: full pace up to `pace` cases, then the pool's
-    time shared equally among them."""
-    return 1.0 if in_hand <= pace else pace / in_hand
+def shared_rate(in_hand, pace, reference, share):
+    """How fast each case in hand progresses (`sim.model.capacity.shared_rate`): the share
+    of its time that is investigator work at pace / max(in_hand, staff)."""
+    if pace <= 0.0:
+        return 0.0
+    load = max(in_hand / pace, 1.0 / reference)
+    return 1.0 / ((1.0 - share) + share * load)
 
 
 @njit(cache=True)
-def shared_queue(order, ready, work, start, end, times, slots, pace, steps, horizon):
+def shared_queue(order, ready, work, start, end, times, slots, pace, reference, share,
+                 steps, horizon):
     """Start and end times in a pool whose cases in hand share its time (`shared_rate`),
     with slots capping the cases in hand and the rest waiting first come, first served, for
     the cases in `order` (in order of readiness). `done` is the work every case in hand has
@@ -273,15 +277,17 @@ def shared_queue(order, ready, work, start, end, times, slots, pace, steps, hori
         t_step = times[step] if step < steps else INF
         t_end = INF
         if size > 0:
-            rate = shared_rate(size, n_pace)
+            rate = shared_rate(size, n_pace, reference, share)
             if rate > 0:
                 t_end = now + (keys[0] - done) / rate
         t_next = min(t_end, t_step, t_ready)
         if t_next >= horizon:
             break
         if size > 0:
-            done = keys[0] if t_next == t_end else done + shared_rate(size, n_pace) * (
-                t_next - now)
+            if t_next == t_end:
+                done = keys[0]
+            else:
+                done += shared_rate(size, n_pace, reference, share) * (t_next - now)
         now = t_next
         if t_next == t_end:
             end[rows[0]] = now
@@ -544,7 +550,7 @@ def _stage(tb, p, order, ready, work, start, end):
         for j in range(order.size):
             end[order[j]] = INF  # until it ends within the run
         shared_queue(order, ready, work, start, end, times, slots, tb.capacity_pace[p],
-                     steps, tb.horizon)
+                     tb.capacity_reference[p], tb.capacity_work_share[p], steps, tb.horizon)
         return
     queue(order, ready, work, start, times, slots, steps, tb.horizon, 0.0,
           np.ones(0, np.bool_))  # no caseload limit: every case is admitted
@@ -764,6 +770,8 @@ def _bin(tb, bins, cases, allegations, arrival, stream, pool, officer, referred,
             if _seen(hearing_start[i], h):
                 _add(bins, B.M_HEARING_WAIT, mod, h, hearing_start[i],
                      hearing_start[i] - hearing_queued[i])
+            if _seen(ended[i], h):
+                _add(bins, B.M_HEARING_TIME, mod, h, ended[i], ended[i] - hearing_queued[i])
 
 
 # --- entry points --------------------------------------------------------------------------

@@ -67,6 +67,8 @@ class Tables(NamedTuple):
     capacity_steps: np.ndarray  # (4,) int: the steps of each schedule
     capacity_pace: np.ndarray  # (4, K) cases in hand at full pace (inf: slots only)
     capacity_shared: np.ndarray  # (4,) bool: the pool's cases in hand share its time
+    capacity_reference: np.ndarray  # (4,) cases each at the stated effort (shared time)
+    capacity_work_share: np.ndarray  # (4,) share of a case's time that follows the caseload
     iopc_limit: float  # the IOPC takes a case while open < this x its slots (0: no limit)
     report_edges: np.ndarray  # (M + 1,) 0, then each reported month's end
     month_of_day: np.ndarray  # (ceil(horizon),) reported month of each day
@@ -82,7 +84,7 @@ def tables_for(scenario: Scenario, timeline: Timeline, regimes: Regimes) -> Tabl
     values: list[float] = []
     weights: list[float] = []
     durations = np.array([[_row(d, values, weights) for d in _durations(s)] for s in rules])
-    times, slots, steps, pace, shared = _capacity(scenario, timeline)
+    times, slots, steps, pace, shared, reference, work_share = _capacity(scenario, timeline)
     report_edges = np.concatenate([[0.0], timeline.report_month_ends])
     days = np.arange(math.ceil(report_edges[-1]))
     workday_first, workday_cumulative = timeline.working_day_table
@@ -112,7 +114,8 @@ def tables_for(scenario: Scenario, timeline: Timeline, regimes: Regimes) -> Tabl
         empirical_values=np.array(values or [0.0]),
         empirical_cumulative=np.array(weights or [1.0]),
         capacity_times=times, capacity_slots=slots, capacity_steps=steps,
-        capacity_pace=pace, capacity_shared=shared,
+        capacity_pace=pace, capacity_shared=shared, capacity_reference=reference,
+        capacity_work_share=work_share,
         iopc_limit=float(scenario.iopc_referral.caseload_limit or 0.0),
         report_edges=report_edges,
         month_of_day=np.searchsorted(report_edges, days, side="right").astype(np.int64) - 1,
@@ -168,9 +171,7 @@ def _outcomes(shares) -> list[float]:
     return (row / row.sum()).tolist()
 
 
-def _capacity(scenario: Scenario, timeline: Timeline) -> tuple[np.ndarray, np.ndarray,
-                                                                 np.ndarray, np.ndarray,
-                                                                 np.ndarray]:
+def _capacity(scenario: Scenario, timeline: Timeline) -> tuple[np.ndarray, ...]:
     capacities = [*(getattr(scenario.pools, p) for p in POOLS), scenario.proceedings.panels]
     schedules = [capacity_schedule(c, timeline) for c in capacities]
     width = max(len(t) for t, _, _ in schedules)
@@ -180,4 +181,6 @@ def _capacity(scenario: Scenario, timeline: Timeline) -> tuple[np.ndarray, np.nd
     for k, (t, n, q) in enumerate(schedules):
         times[k, :len(t)], slots[k, :len(n)], pace[k, :len(q)] = t, n, q
     return (times, slots, np.array([len(t) for t, _, _ in schedules], dtype=np.int64), pace,
-            np.array([c.shares_time for c in capacities]))
+            np.array([c.shares_time for c in capacities]),
+            np.array([c.reference_caseload or 1.0 for c in capacities], dtype=np.float64),
+            np.array([c.investigator_work_share for c in capacities], dtype=np.float64))

@@ -22,7 +22,7 @@ from sim.engine.engines.compiled import draw_replication
 from sim.engine.metrics import Measured, measure
 from sim.engine.records import Records
 from sim.engine.regimes import Regimes
-from sim.model.capacity import capacity_schedule
+from sim.model.capacity import capacity_schedule, shared_rate
 from sim.model.scenario import Capacity, Scenario
 from sim.model.timeline import Timeline
 
@@ -103,9 +103,10 @@ class SlotPool:
 
 
 class SharedPool:
-    """Cases in hand share the pool's time (`sim.model.capacity`): each goes at full pace
-    while at most `pace` cases are in hand, at pace / n of it with n more; slots cap the
-    cases in hand, the rest wait first come, first served.
+    """Cases in hand share the pool's time (`sim.model.capacity`): each takes its stated
+    effort with `pace` cases in hand, longer with more and shorter with fewer, for the share
+    of its time that is investigator work (`shared_rate`); slots cap the cases in hand, the
+    rest wait first come, first served.
 
     `done` is the work every case in hand has had since the first (virtual time): each event
     (a case ready, a case's end, a change of capacity) first brings it up to now at the rate
@@ -115,9 +116,10 @@ class SharedPool:
     """
 
     def __init__(self, env: simpy.Environment, times: np.ndarray, slots: np.ndarray,
-                 pace: np.ndarray) -> None:
+                 pace: np.ndarray, reference: float, work_share: float) -> None:
         self.env = env
         self.slots, self.pace = int(slots[0]), float(pace[0])
+        self.reference, self.work_share = reference, work_share
         self.done, self.since = 0.0, env.now
         self.in_hand: list[tuple[float, int, simpy.Event]] = []  # (done at its end, n, end)
         self.waiting: deque[tuple[simpy.Event, float]] = deque()
@@ -127,8 +129,7 @@ class SharedPool:
 
     def rate(self) -> float:
         """How fast each case in hand progresses now."""
-        n = len(self.in_hand)
-        return 1.0 if n <= self.pace else self.pace / n
+        return shared_rate(len(self.in_hand), self.pace, self.reference, self.work_share)
 
     def request(self, work: float) -> simpy.Event:
         """An event that fires, with the case's end event, once the case is in hand."""
@@ -211,8 +212,9 @@ class DesEngine:
 
         def pool_of(capacity: Capacity) -> SlotPool | SharedPool:
             times, slots, pace = capacity_schedule(capacity, timeline)
-            if capacity.shares_time:
-                return SharedPool(env, times, slots, pace)
+            if capacity.reference_caseload is not None:
+                return SharedPool(env, times, slots, pace, capacity.reference_caseload,
+                                  capacity.investigator_work_share)
             return SlotPool(env, times, slots)
 
         pools = {code: pool_of(getattr(scenario.pools, p)) for p, code in POOL_CODE.items()}

@@ -5,7 +5,8 @@ Three kinds of number make up the baseline:
 * parameters computed directly from the figures (`sim.studies.calibration.derived`, arithmetic
   shown);
 * parameters fitted here: effort distributions, the IOPC's spread of lengths, hearing
-  time, case-to-answer and suspension/restriction scales, each with a prior
+  time, case-to-answer and suspension/restriction scales, and the share of a case's time
+  that follows the caseload in the DPS, the PSUs and the panels, each with a prior
   (`sim.studies.calibration.priors`);
 * ASSUMPTIONs the targets cannot separate from a fitted parameter (named in `FIXED`).
 
@@ -165,6 +166,17 @@ PARAMS: tuple[Param, ...] = (
                                "officers.restricted.psu": 0.15},
           1, 0.05, 2, "stock.restricted.2106", ("stock.restricted.2106",), False,
           "IOPC:DPS:PSU = 0.30:0.35:0.15 (ASSUMPTION)"),
+    Param("psu_work_share", {"pools.psu.investigator_work_share": 1}, 0.5, 0.02, 1.0,
+          "time.psu.*, time.met.* (caseloads that moved against fixed staff, 2019/20 to"
+          " 2021/22)", ("time.psu.*", "time.met.*"), False,
+          "share of a PSU case's time that follows the caseload (both regimes)"),
+    Param("dps_work_share", {"pools.dps.investigator_work_share": 1}, 0.5, 0.02, 1.0,
+          "time.dps.*, time.met.* (caseloads that moved against fixed staff, 2019/20 to"
+          " 2021/22)", ("time.dps.*", "time.met.*"), False,
+          "share of a DPS case's time that follows the caseload (both regimes)"),
+    Param("panel_work_share", {"proceedings.panels.investigator_work_share": 1}, 0.5, 0.02,
+          1.0, "stock.awaiting.*, hear.hearings.*", ("stock.awaiting.*", "hear.hearings.*"),
+          False, "share of a hearing's time that follows the chairs' listings"),
     _pre2020_effort("psu", "complaints", 185, 700),
     _pre2020_effort("psu", "conduct", 195, 700),
     _pre2020_effort("dps", "complaints", 250, 900),
@@ -192,6 +204,9 @@ def twins(params: tuple[Param, ...]) -> dict[int, int]:
 
 #: numbers the targets cannot separate from a fitted one, fixed by a stated assumption
 FIXED = {
+    "pools.*.reference_caseload": "the caseload at which a case takes its stated effort is"
+    " a unit for the effort: another reference with the same work share rescales the fitted"
+    " effort, not the forecast (ASSUMPTION: about each pool's caseload in 2020/21)",
     "proceedings.panels.cases_per_staff": "panel slots and the time a hearing holds a panel"
     " both make up the time in the hearing stage, which the awaiting-hearing stock and the"
     " hearings held measure together: the slots are fixed (ASSUMPTION, 12 chairs x 10 listed"

@@ -14,7 +14,7 @@ this problem (15 parameters, 40 targets) it needed 4,696 simulations for 200 par
 temperature 12.5, with three generations still to go, so hours on two cores. An emulator
 (history matching) or neural inference (sbi) would each add a surrogate to validate and a
 heavy dependency; with the likelihood explicit, an affine-invariant ensemble sampler
-(Goodman and Weare 2010; emcee, with differential-evolution moves for 15 dimensions) needs
+(Goodman and Weare 2010; emcee, with differential-evolution moves for 18 dimensions) needs
 no surrogate. It starts from the posterior mode (`scipy.optimize.least_squares` on the
 standardised errors and the priors) and reports each parameter's autocorrelation time.
 
@@ -40,7 +40,7 @@ try:  # the `calibrate` extra
 except ImportError:  # pragma: no cover - the message is checked by hand
     emcee = None
 
-WALKERS, STEPS, BURN, DRAWS = 32, 260, 100, 400
+WALKERS, STEPS, BURN, DRAWS = 40, 260, 100, 400
 MODE_EVALS = 120
 #: a simulated figure that is not a number (no case finalised) counts as this many sd off
 MISSING_SD = 30.0
@@ -57,6 +57,7 @@ class Posterior:
     acceptance: float  # mean acceptance fraction of the walkers
     simulations: int
     seconds: float
+    stuck_walkers: int = 0  # walkers that moved in no step after burn-in (left out)
 
 
 def require_sampler() -> None:
@@ -133,6 +134,11 @@ def sample(names: tuple[str, ...], errors: Callable[[np.ndarray], np.ndarray],
     sampler.random_state = rng.get_state()
     sampler.run_mcmc(ball, steps, progress=False)
     chain = sampler.get_chain(discard=burn)  # steps x walkers x parameters
+    # A walker that never moves after burn-in sits on a spike of the Monte Carlo likelihood
+    # (each evaluation is a few replications): it is not sampling the posterior, so its
+    # states are left out of the draws and the autocorrelation (and counted in the report).
+    moved = np.any(chain != chain[:1], axis=(0, 2))
+    chain = chain[:, moved, :]
     flat = chain.reshape(-1, len(names))
     tau = emcee.autocorr.integrated_time(chain, quiet=True)
     pick = np.linspace(0, len(flat) - 1, draws).round().astype(int)
@@ -143,7 +149,7 @@ def sample(names: tuple[str, ...], errors: Callable[[np.ndarray], np.ndarray],
     if progress:
         progress(f"posterior: {count[0]} simulations in {time.perf_counter() - started:.0f} s")
     return Posterior(names, frame, mode, chains, float(np.mean(sampler.acceptance_fraction)),
-                     count[0], time.perf_counter() - started)
+                     count[0], time.perf_counter() - started, int((~moved).sum()))
 
 
 def summary(posterior: Posterior) -> pd.DataFrame:

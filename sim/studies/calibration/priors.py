@@ -64,6 +64,11 @@ CASE_TO_ANSWER = Prior("beta", 2, 14, "weak: about one investigated case in eigh
                        " meeting or hearing (S-15's 287 proceedings in 2019/20 against about"
                        " 1,600 investigations finalised); the same for both regimes")
 
+WORK_SHARE = Prior("beta", 2, 2, "ASSUMPTION: no figure measures how much of a case's time"
+                   " is its investigator's own work; symmetric and weak, so the years in which"
+                   " caseloads moved against fixed staff (2019/20 to 2021/22) place it as far"
+                   " as they can")
+
 #: parameter name -> prior (names as in `sim.studies.calibration.fit.PARAMS`)
 PRIORS: dict[str, Prior] = {
     "psu_effort_complaints": COMPLAINTS_EFFORT,
@@ -85,6 +90,9 @@ PRIORS: dict[str, Prior] = {
     "hearing_days": Prior("lognormal", round(HEARING_DAYS_LITTLE, 1), LOG_SD,
                           "Little's law: S-12's 78 awaiting a hearing over S-15's 83 hearings"
                           " and accelerated hearings a year (2020/21)"),
+    "psu_work_share": WORK_SHARE,
+    "dps_work_share": WORK_SHARE,
+    "panel_work_share": WORK_SHARE,
     "suspended_scale": Prior("lognormal", 1.0, LOG_SD, "the derived shares as they are"
                              " (scale 1), give or take a factor of 2.3"),
     "restricted_scale": Prior("lognormal", 1.0, LOG_SD, "the derived shares as they are"
