@@ -10,6 +10,7 @@ from sim import api
 from sim.engine.run import run_scenario
 from sim.errors import InputError
 from sim.model.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.outputs.compare_report import capacity_note
 from sim.studies.compare import compare
 from tests.conftest import ROOT, small_dict
 
@@ -78,3 +79,22 @@ def test_every_shipped_scenario_validates_and_runs(path, engine: str) -> None:
     short = s.model_copy(update={"horizon_years": 1, "warmup_years": 0.5})
     result = run_scenario(short, 1, 1, engine)
     assert result.measured.summary["complaints.cases_per_year"][0] > 0
+
+
+@pytest.mark.parametrize(("option", "metric"), [
+    ("dps_uplift", "dps.open.end"), ("psu_uplift", "psu.open.end"),
+    ("hearings_capacity", "hearings.awaiting.end")])
+def test_each_staffing_lever_moves_its_own_stage_and_says_what_that_rests_on(
+        option: str, metric: str) -> None:
+    """The DPS, PSU and panel levers act through their stage's shared time (the first
+    version's slots left them at exactly 0): each lowers its own stage's open cases, and
+    the comparison names the work-share assumption beside it, which an IOPC-only option
+    does not need."""
+    result = compare([shortened("baseline"), shortened(option)], reps=6, seed=5)
+    row = result.table().query(f"metric == '{metric}' and period == 'all'").iloc[0]
+    assert row.diff_mean < 0 and row.distinguishable, row.to_dict()
+    note = capacity_note([result.base, *result.alternatives])
+    assert note is not None and "investigator_work_share" in note
+    iopc_only = compare([shortened("police_uplift", 1), shortened("rec7_in_line", 1)],
+                        reps=2, seed=5)
+    assert capacity_note([iopc_only.base, *iopc_only.alternatives]) is None
