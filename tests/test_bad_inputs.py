@@ -155,6 +155,8 @@ CASES = [
     c("lever_mid_month", "validate", "levers.0.from", "first day of a month"),
     c("lever_on_capacity", "validate", "levers.0.set", "pools.iopc.staff",
       "dated staff steps"),
+    c("lever_on_reference_caseload", "validate", "levers.0.set",
+      "pools.psu.reference_caseload", "a capacity or cost"),
     c("lever_makes_invalid", "validate", "with the levers applied", "cps.charge_share",
       "less than or equal to 1"),
     c("lever_unknown_field", "validate", "levers.0.set", "cps.charge_shar",

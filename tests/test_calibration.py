@@ -17,6 +17,7 @@ import sim.api
 from sim.cli import main
 from sim.model.scenario import load_scenario, scenario_from_dict
 from sim.studies.calibration import fit as cal
+from sim.studies.calibration.posterior import moving_walkers
 from sim.studies.calibration.targets import (
     Target,
     figure_ids,
@@ -328,3 +329,13 @@ def test_calibrate_reproduces_the_shipped_posterior(tmp_path: Path) -> None:
     for name in ("parameters.csv", "posterior.csv"):
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / name),
                                       pd.read_csv(SHIPPED / name), rtol=1e-9, obj=name)
+
+
+def test_a_walker_that_never_moves_is_left_out() -> None:
+    """A walker stuck on a spike of the Monte Carlo likelihood is not sampling the
+    posterior: `moving_walkers` keeps every walker that moved at least once."""
+    rng = np.random.default_rng(1)
+    chain = rng.normal(size=(20, 5, 3))
+    chain[:, 2, :] = chain[0, 2, :]  # walker 2 never moves
+    chain[1:, 4, 0] = chain[0, 4, 0]  # walker 4 moves in two parameters only: it moved
+    assert moving_walkers(chain).tolist() == [True, True, False, True, True]

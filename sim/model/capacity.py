@@ -13,10 +13,11 @@ productive investigator carries k cases in hand, and the share of its time that 
 investigator's own work (`investigator_work_share` w) follows the caseload in proportion:
 with n in hand among S productive staff a unit of effort takes (1 - w) + w max(n, S) / (S k)
 of time, so every case in hand progresses at one common rate, the inverse of that
-(`shared_rate`). Slower above k cases each, faster below, never faster than with one case
-each; the rest of its time (waiting on witnesses, evidence, others) goes at its own pace.
-w = 1 and k = 1 is processor sharing (one case each at full pace, more share the time
-equally). Slots still cap the cases in hand; the rest wait first come, first served.
+(`sim.engine.compiled.kernel.shared_rate`, which both engines call). Slower above k cases
+each, faster below, never faster than with one case each; the rest of its time (waiting on
+witnesses, evidence, others) goes at its own pace. w = 1 and k = 1 is processor sharing
+(one case each at full pace, more share the time equally). Slots still cap the cases in
+hand; the rest wait first come, first served.
 """
 
 from __future__ import annotations
@@ -48,17 +49,6 @@ def capacity_schedule(capacity: Capacity,
     return (np.array([times[i] for i in keep]), np.array([slots[i] for i in keep],
                                                          dtype=np.int64),
             np.array([pace[i] for i in keep]))
-
-
-def shared_rate(in_hand: int, pace: float, reference: float, work_share: float) -> float:
-    """How fast each case in hand progresses (1: its stated effort's pace) with `in_hand`
-    cases where `pace` is the reference load (staff x `reference` cases each): the share of
-    its time that is investigator work at pace / max(in_hand, staff). The compiled kernel
-    has the same rule (`sim.engine.compiled.kernel.shared_rate`)."""
-    if pace <= 0.0:
-        return 0.0  # no productive staff: cases in hand wait for one
-    load = max(in_hand / pace, 1.0 / reference)
-    return 1.0 / ((1.0 - work_share) + work_share * load)
 
 
 def slot_schedule(capacity: Capacity, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:

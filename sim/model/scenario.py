@@ -330,6 +330,12 @@ class Capacity(Frozen):
         set); otherwise a pool is slots alone."""
         return self.reference_caseload is not None
 
+    @property
+    def reference(self) -> float:
+        """The reference caseload the engines use (1 for a pool of slots, which never
+        reads it)."""
+        return 1.0 if self.reference_caseload is None else self.reference_caseload
+
 
 class StreamDurations(Frozen):
     complaints: Distribution

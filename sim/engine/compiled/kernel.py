@@ -245,10 +245,12 @@ def _pop(keys, rows, size):
 
 @njit(inline="always", cache=True)
 def shared_rate(in_hand, pace, reference, share):
-    """How fast each case in hand progresses (`sim.model.capacity.shared_rate`): the share
-    of its time that is investigator work at pace / max(in_hand, staff)."""
+    """How fast each case in hand progresses (1: its stated effort's pace) with `in_hand`
+    cases where `pace` is the reference load (staff x `reference` cases each): the share of
+    its time that is investigator work at pace / max(in_hand, staff) (`sim.model.capacity`).
+    The one copy of the rule: the DES calls it too (`SharedPool.rate`)."""
     if pace <= 0.0:
-        return 0.0
+        return 0.0  # no productive staff: cases in hand wait for one
     load = max(in_hand / pace, 1.0 / reference)
     return 1.0 / ((1.0 - share) + share * load)
 

@@ -182,5 +182,5 @@ def _capacity(scenario: Scenario, timeline: Timeline) -> tuple[np.ndarray, ...]:
         times[k, :len(t)], slots[k, :len(n)], pace[k, :len(q)] = t, n, q
     return (times, slots, np.array([len(t) for t, _, _ in schedules], dtype=np.int64), pace,
             np.array([c.shares_time for c in capacities]),
-            np.array([c.reference_caseload or 1.0 for c in capacities], dtype=np.float64),
+            np.array([c.reference for c in capacities], dtype=np.float64),
             np.array([c.investigator_work_share for c in capacities], dtype=np.float64))

@@ -18,11 +18,12 @@ import numpy as np
 import simpy
 
 from sim.engine.cases import HEARING, IOPC, NO_POOL, POOL_CODE, CaseDraws
+from sim.engine.compiled.kernel import shared_rate
 from sim.engine.engines.compiled import draw_replication
 from sim.engine.metrics import Measured, measure
 from sim.engine.records import Records
 from sim.engine.regimes import Regimes
-from sim.model.capacity import capacity_schedule, shared_rate
+from sim.model.capacity import capacity_schedule
 from sim.model.scenario import Capacity, Scenario
 from sim.model.timeline import Timeline
 
@@ -212,8 +213,8 @@ class DesEngine:
 
         def pool_of(capacity: Capacity) -> SlotPool | SharedPool:
             times, slots, pace = capacity_schedule(capacity, timeline)
-            if capacity.reference_caseload is not None:
-                return SharedPool(env, times, slots, pace, capacity.reference_caseload,
+            if capacity.shares_time:
+                return SharedPool(env, times, slots, pace, capacity.reference,
                                   capacity.investigator_work_share)
             return SlotPool(env, times, slots)
 

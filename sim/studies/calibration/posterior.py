@@ -134,10 +134,7 @@ def sample(names: tuple[str, ...], errors: Callable[[np.ndarray], np.ndarray],
     sampler.random_state = rng.get_state()
     sampler.run_mcmc(ball, steps, progress=False)
     chain = sampler.get_chain(discard=burn)  # steps x walkers x parameters
-    # A walker that never moves after burn-in sits on a spike of the Monte Carlo likelihood
-    # (each evaluation is a few replications): it is not sampling the posterior, so its
-    # states are left out of the draws and the autocorrelation (and counted in the report).
-    moved = np.any(chain != chain[:1], axis=(0, 2))
+    moved = moving_walkers(chain)
     chain = chain[:, moved, :]
     flat = chain.reshape(-1, len(names))
     tau = emcee.autocorr.integrated_time(chain, quiet=True)
@@ -150,6 +147,14 @@ def sample(names: tuple[str, ...], errors: Callable[[np.ndarray], np.ndarray],
         progress(f"posterior: {count[0]} simulations in {time.perf_counter() - started:.0f} s")
     return Posterior(names, frame, mode, chains, float(np.mean(sampler.acceptance_fraction)),
                      count[0], time.perf_counter() - started, int((~moved).sum()))
+
+
+def moving_walkers(chain: np.ndarray) -> np.ndarray:
+    """Which walkers of a (steps, walkers, parameters) chain moved at least once. A walker
+    that never moves after burn-in sits on a spike of the Monte Carlo likelihood (each
+    evaluation is a few replications): it is not sampling the posterior, so its states are
+    left out of the draws and the autocorrelation (and counted in the report)."""
+    return np.any(chain != chain[:1], axis=(0, 2))
 
 
 def summary(posterior: Posterior) -> pd.DataFrame:
@@ -166,4 +171,4 @@ def covariance(posterior: Posterior) -> np.ndarray:
 
 
 __all__ = ["BURN", "DRAWS", "STEPS", "WALKERS", "Posterior", "covariance", "log_prior",
-           "require_sampler", "sample", "summary"]
+           "moving_walkers", "require_sampler", "sample", "summary"]
