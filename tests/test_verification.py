@@ -354,7 +354,7 @@ def partial_share_mean_time(lam: float, mu: float, staff: int, reference: float,
                             share: float, slots: int) -> float:
     """Mean time in the pool when each of n cases in hand ends at rate
     mu / ((1 - share) + share max(n, staff) / (staff reference))
-    (`sim.model.capacity.shared_rate`), at most `slots` in hand and the rest waiting: a
+    (`sim.engine.compiled.kernel.shared_rate`), at most `slots` in hand and the rest waiting: a
     birth-death chain (exponential work), solved numerically to a length where the tail is
     negligible, then Little's law."""
     n = np.arange(1, 20_000)
