@@ -78,6 +78,9 @@ CASES = [
     c("reference_caseload_below_one", "validate", "pools.dps.reference_caseload",
       "greater than or equal to 1"),
     c("work_share_without_reference", "validate", "pools.psu", "needs reference_caseload"),
+    c("sittings_no_room", "validate", "proceedings.sittings.rooms", "never a whole room"),
+    c("sittings_rooms_unordered", "validate", "proceedings.sittings.rooms",
+      "strictly increasing date order"),
     # the IOPC's caseload limit
     c("iopc_limit_with_shared_time", "validate", "iopc_referral.caseload_limit",
       "needs case slots in the IOPC pool"),
@@ -157,6 +160,8 @@ CASES = [
       "dated staff steps"),
     c("lever_on_reference_caseload", "validate", "levers.0.set",
       "pools.psu.reference_caseload", "a capacity or cost"),
+    c("lever_on_rooms", "validate", "levers.0.set", "proceedings.sittings.rooms",
+      "a capacity or cost"),
     c("lever_makes_invalid", "validate", "with the levers applied", "cps.charge_share",
       "less than or equal to 1"),
     c("lever_unknown_field", "validate", "levers.0.set", "cps.charge_shar",

@@ -22,7 +22,8 @@ IOPC_GBP = 62962.0  # briefs/rec7.yaml: S-25 / T04-01
 def test_the_package_is_costed_for_each_staffed_lever() -> None:
     """package_rec7_plus against police_uplift: IOPC investigators in line with officers
     (rec7_in_line's steps), 50 more DPS investigators from November 2021 (T02-22) at a Met
-    officer's cost (S-26), 6 more panels from April 2022, not costed."""
+    officer's cost (S-26), 6 more panels and 2 more hearing rooms from April 2022, not
+    costed."""
     base = load_scenario(ROOT / "scenarios" / "police_uplift.yaml")
     package = load_scenario(ROOT / "scenarios" / "package_rec7_plus.yaml")
     timeline = Timeline.for_scenario(base)
@@ -39,17 +40,20 @@ def test_the_package_is_costed_for_each_staffed_lever() -> None:
     expected = (lines["pools.iopc.staff"].extra * IOPC_GBP
                 + lines["pools.dps.staff"].extra * officer)
     np.testing.assert_allclose(costed_total(list(lines.values())), expected)
-    (panels,) = uncosted(list(lines.values()))
-    assert panels.cost.path == "proceedings.panels.staff"
-    assert all(math.isnan(v) for v in panels.gbp)
+    np.testing.assert_allclose(lines["proceedings.sittings.rooms"].extra, [0, 2, 2, 2, 2])
+    panels, rooms = uncosted(list(lines.values()))
+    assert (panels.cost.path, rooms.cost.path) == ("proceedings.panels.staff",
+                                                   "proceedings.sittings.rooms")
+    assert all(math.isnan(v) for v in [*panels.gbp, *rooms.gbp])
 
 
 def test_every_cost_names_its_basis() -> None:
     costs = staff_costs(load_scenario(ROOT / "scenarios" / "baseline.yaml"), IOPC_GBP)
     assert [c.path for c in costs] == ["pools.iopc.staff", "pools.dps.staff",
-                                       "pools.psu.staff", "proceedings.panels.staff"]
+                                       "pools.psu.staff", "proceedings.panels.staff",
+                                       "proceedings.sittings.rooms"]
     assert "S-25" in costs[0].basis and all("S-26" in c.basis for c in costs[1:3])
-    assert not costs[3].costed and "no published figure" in costs[3].basis
+    assert all(not c.costed and "no published figure" in c.basis for c in costs[3:])
 
 
 def test_the_briefs_options_table_shows_each_options_staff_and_cost() -> None:

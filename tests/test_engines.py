@@ -4,7 +4,8 @@ Three levels of evidence, cheapest first (and, beside them, the kernel's own per
 against the metrics layer's bins from its records: one definition of every metric):
 1. case by case: fed the same draws, the two engines give every case the same timestamps
    (to 1e-6 days) on the baseline and on stress scenarios (a near-saturated pool, a large
-   CPS share, capacity falling and rising mid-run, both in pools and in panels);
+   CPS share, capacity falling and rising mid-run, both in pools and in panels, hearing
+   rooms saturated and stepping);
 2. in distribution: run on independent seeds, every summary metric agrees by Welch's
    two-sample t-test, with Holm's correction holding the family-wise error rate at 1%;
 3. against an independent library: Ciw simulates the same small network (infinite-server
@@ -15,6 +16,7 @@ against the metrics layer's bins from its records: one definition of every metri
 from __future__ import annotations
 
 import copy
+import datetime as dt
 
 import ciw
 import numpy as np
@@ -22,6 +24,7 @@ import pytest
 from scipy import stats
 
 from sim.engine.bins import CHANNEL, CHANNELS
+from sim.engine.cases import HEARING
 from sim.engine.compiled import kernel
 from sim.engine.engines import case_records
 from sim.engine.engines.compiled import tables
@@ -29,6 +32,7 @@ from sim.engine.metrics import bins_from_records
 from sim.engine.records import TIME_FIELDS
 from sim.engine.regimes import Regimes
 from sim.engine.run import run_scenario
+from sim.model.capacity import sitting_schedule
 from sim.model.scenario import scenario_from_dict
 from sim.model.timeline import Timeline
 from tests.conftest import small_dict
@@ -74,6 +78,15 @@ def _stress(kind: str) -> dict:
                                                                 "value": 3}]
     elif kind == "hearings":  # a saturated hearing stage: two panels for ~57 hearings a year
         d["proceedings"]["panels"]["staff"] = [{"from": "2018-04-01", "value": 2}]
+    elif kind == "rooms":  # hearing rooms saturated and stepping, chairs falling below them
+        d["proceedings"]["sittings"] = {
+            "rooms": [{"from": "2018-04-01", "value": 1}, {"from": "2021-03-01", "value": 3},
+                      {"from": "2021-10-01", "value": 0}, {"from": "2022-01-01", "value": 2}],
+            "days": {"dist": "lognormal", "mean": 20, "cv": 0.8}}
+        d["proceedings"]["panels"]["staff"] = [
+            {"from": "2018-04-01", "value": 12}, {"from": "2021-05-01", "value": 1},
+            {"from": "2021-07-01", "value": 12}]
+        d["proceedings"]["hearing_days"] = {"dist": "lognormal", "mean": 60, "cv": 0.5}
     elif kind == "iopc_limit":  # a full IOPC declines referrals: queue and declines both
         d["pools"]["iopc"]["staff"] = [{"from": "2018-04-01", "value": 6},
                                        {"from": "2021-03-01", "value": 3},
@@ -93,7 +106,7 @@ def _records(scenario, engine: str, reps: int, seed: int = 7):
 
 
 KINDS = ["baseline", "saturated", "cps", "steps", "empirical", "shared", "hearings",
-         "iopc_limit"]
+         "rooms", "iopc_limit"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -132,6 +145,16 @@ def test_the_hearing_stress_really_queues() -> None:
     assert np.nanmean(wait) > 60
 
 
+def test_the_room_stress_really_queues() -> None:
+    """One room for hearings that sit about 20 days, then none for three months: listed
+    hearings wait weeks for a room (and the room wait is part of the time to a hearing's end)."""
+    rec = _records(scenario_from_dict(_stress("rooms")), "compiled", 2)
+    room_wait = rec.columns["sitting_start"] - rec.columns["sitting_queued"]
+    assert np.nanmean(room_wait) > 20
+    heard = ~np.isnan(rec.columns["proceedings_end"]) & (rec.route == HEARING)
+    assert np.all(rec.columns["proceedings_end"][heard] >= rec.columns["sitting_start"][heard])
+
+
 def test_saturated_stress_really_queues() -> None:
     """The stress scenario must stress: IOPC cases wait months for a slot."""
     rec = _records(scenario_from_dict(_stress("saturated")), "compiled", 2)
@@ -168,7 +191,7 @@ def test_engines_agree_in_distribution_small() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["baseline", "saturated", "cps", "steps", "shared"])
+@pytest.mark.parametrize("kind", ["baseline", "saturated", "cps", "steps", "shared", "rooms"])
 def test_engines_agree_in_distribution(kind: str) -> None:
     assert _agreement(scenario_from_dict(_stress(kind)), reps=40) == []
 
@@ -294,3 +317,24 @@ def test_heap_queue_equals_a_plain_one(slots) -> None:
     assert np.array_equal(np.isinf(start), np.isinf(expected))
     assert np.allclose(start[np.isfinite(start)], expected[np.isfinite(expected)], atol=1e-9)
     assert (start[np.isfinite(start)] > ready[np.isfinite(start)]).any()  # someone waited
+
+
+def test_sittings_are_the_fewer_of_rooms_and_productive_chairs() -> None:
+    """Rooms step 4 -> 2; chairs fall to 3 and then rise to 12 with a 60-day lag: the
+    hearings that can sit at once follow whichever is fewer, whole ones only."""
+    d = small_dict()
+    d["proceedings"]["panels"]["staff"] = [
+        {"from": "2018-04-01", "value": 12}, {"from": "2021-06-01", "value": 3.5},
+        {"from": "2021-09-01", "value": 12}]
+    d["proceedings"]["panels"]["training_lag_days"] = 60
+    d["proceedings"]["sittings"]["rooms"] = [{"from": "2018-04-01", "value": 4},
+                                             {"from": "2022-01-01", "value": 2}]
+    scenario = scenario_from_dict(d)
+    timeline = Timeline.for_scenario(scenario)
+    times, slots = sitting_schedule(scenario.proceedings.sittings,
+                                    scenario.proceedings.panels, timeline)
+    day = timeline.day
+    np.testing.assert_array_equal(times, [-np.inf, day(dt.date(2021, 6, 1)),
+                                          day(dt.date(2021, 9, 1)) + 60,
+                                          day(dt.date(2022, 1, 1))])
+    np.testing.assert_array_equal(slots, [4, 3, 4, 2])

@@ -34,7 +34,7 @@ from sim.engine.cases import HEARING, POOL_CODE
 from sim.engine.engines import case_records
 from sim.engine.metrics import measure
 from sim.engine.records import TIME_FIELDS
-from sim.model.capacity import slot_schedule
+from sim.model.capacity import sitting_schedule, slot_schedule
 from sim.model.scenario import POOLS, STREAMS, Scenario, scenario_from_dict
 from sim.model.timeline import DAYS_PER_YEAR, Timeline
 from tests.conftest import baseline_dict
@@ -126,6 +126,9 @@ def scenarios(draw) -> Scenario:
         "route": draw(simplex(["meeting", "hearing", "accelerated"])),
         "meeting_days": draw(distribution(60)), "hearing_days": draw(distribution(90)),
         "accelerated_days": draw(distribution(30)), "panels": draw(capacity(4)),
+        "sittings": draw(st.none() | st.fixed_dictionaries({
+            "rooms": steps(st.integers(1, 3).map(float), st.integers(0, 3).map(float)),
+            "days": distribution(10)})),
         "proven": draw(outcome), "dismissed_if_proven": draw(outcome)}
     suspended = draw(per_pool(st.floats(0, 0.5)))
     d["officers"] = {"suspended": suspended,
@@ -179,20 +182,28 @@ def check_no_negative_durations(scenario, timeline, rec) -> None:
     both = ~np.isnan(earlier) & ~np.isnan(later)
     assert np.all(later[both] >= earlier[both]), "a stage ends before an earlier one"
     for late, early in (("inv_start", "inv_queued"), ("inv_end", "inv_start"),
-                        ("hearing_start", "hearing_queued"), ("assessed", "arrival")):
+                        ("hearing_start", "hearing_queued"),
+                        ("sitting_start", "sitting_queued"), ("assessed", "arrival")):
         a, b = rec.columns[late], rec.columns[early]
         assert np.all(np.isnan(a) | ~np.isnan(b)), f"{late} without {early}"
 
 
 def check_capacity(scenario, timeline, rec) -> None:
-    """At every start, the cases with an investigator fit in the slots open then."""
-    for name in POOLS:
-        times, slots = slot_schedule(getattr(scenario.pools, name), timeline)
+    """At every start, the cases with an investigator fit in the slots open then, and the
+    hearings sitting fit in the rooms (and chairs) open then."""
+    stages = [(name, slot_schedule(getattr(scenario.pools, name), timeline),
+               rec.pool == POOL_CODE[name], rec.inv_start, rec.inv_end) for name in POOLS]
+    sittings = scenario.proceedings.sittings
+    if sittings is not None:
+        stages.append(("rooms", sitting_schedule(sittings, scenario.proceedings.panels,
+                                                 timeline),
+                       rec.route == HEARING, rec.sitting_start, rec.proceedings_end))
+    for name, (times, slots), in_stage, starts, ends in stages:
         for r in range(rec.n_reps):
-            mine = (rec.pool == POOL_CODE[name]) & (rec.rep == r)
-            start = rec.inv_start[mine]
+            mine = in_stage & (rec.rep == r)
+            start = starts[mine]
             start = np.sort(start[~np.isnan(start)])
-            end = np.sort(np.where(np.isnan(rec.inv_end[mine]), np.inf, rec.inv_end[mine]))
+            end = np.sort(np.where(np.isnan(ends[mine]), np.inf, ends[mine]))
             busy = np.searchsorted(start, start, "right") - np.searchsorted(end, start, "right")
             k = np.searchsorted(times, start, "right") - 1
             k_before = np.searchsorted(times, start, "left") - 1
@@ -212,6 +223,7 @@ def ratio_events(timeline, rec, measured) -> dict[str, np.ndarray]:
     hearing = rec.route == HEARING
     out["hearings.wait_days.mean"] = count(rec.hearing_start, hearing)
     out["hearings.time_days.mean"] = count(rec.proceedings_end, hearing)
+    out["hearings.room_wait_days.mean"] = count(rec.sitting_start, hearing)
     for name in POOLS:
         mine = rec.pool == POOL_CODE[name]
         out[f"{name}.wait_days.mean"] = count(rec.inv_start, mine)

@@ -26,7 +26,7 @@ MEANS = (*(f"{p}.wait_days" for p in POOLS),
          "iopc.duration_wd", "iopc.within_12m", "iopc.over_18m",
          "iopc.complaints.within_12m_of_receipt", "iopc.complaints.over_18m_of_receipt",
          "proceedings.proven",
-         "hearings.wait_days", "hearings.time_days")
+         "hearings.wait_days", "hearings.time_days", "hearings.room_wait_days")
 STOCKS = (*(f"{p}.open" for p in POOLS), *(f"{p}.open_over_12m" for p in POOLS),
           "hearings.awaiting", "officers.suspended", "officers.restricted")
 HELD = ("officers.suspended", "officers.restricted")
@@ -64,6 +64,7 @@ M_RECEIPT_18M = CHANNEL["count:iopc.complaints.over_18m_of_receipt"]
 M_PROVEN = CHANNEL["count:proceedings.proven"]
 M_HEARING_WAIT = CHANNEL["count:hearings.wait_days"]
 M_HEARING_TIME = CHANNEL["count:hearings.time_days"]
+M_ROOM_WAIT = CHANNEL["count:hearings.room_wait_days"]
 S_OPEN = CHANNEL["stock:iopc.open"]  # + pool code
 S_OVER_12M = CHANNEL["stock:iopc.open_over_12m"]  # + pool code
 S_AWAITING = CHANNEL["stock:hearings.awaiting"]

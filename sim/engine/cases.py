@@ -67,6 +67,7 @@ class CaseDraws:
     proven: np.ndarray  # bool
     dismissed: np.ndarray  # bool
     iopc_candidate: np.ndarray  # bool: with a caseload limit, the IOPC would take it if it can
+    sitting_days: np.ndarray  # a hearing's days in a room (0: no sitting)
 
     def __len__(self) -> int:
         return int(self.arrival.size)

@@ -68,12 +68,16 @@ GLOSSARY: dict[str, str] = {
     "iopc.over_18m.share": "Share of IOPC investigations completed in the period that took"
     " more than 18 months (547 days).",
     "hearings.wait_days.mean": "Mean calendar days a case ready for a hearing waited for a"
-    " panel, for hearings that started in the period.",
+    " chair to take it on (a panel), for hearings that started in the period.",
+    "hearings.room_wait_days.mean": "Mean calendar days a hearing its chair had prepared and"
+    " listed waited for a hearing room (and a chair free to sit), for hearings that began"
+    " sitting in the period; none without sittings.",
     "hearings.time_days.mean": "Mean calendar days from a case ready for a hearing to the"
-    " hearing's end (waiting, preparation and listing, and the hearing), for hearings"
+    " hearing's end (waiting, preparation and listing, a room, and the sitting), for hearings"
     " concluded in the period.",
     "hearings.awaiting.end": "Cases ready for a misconduct hearing and not yet concluded"
-    " (waiting for a panel or being heard) at the end of the period.",
+    " (waiting for a panel, being prepared and listed, waiting for a room or sitting) at"
+    " the end of the period.",
     "officers.suspended.mean": "Average number of officers suspended (time-average over the"
     " period).",
     "officers.restricted.mean": "Average number of officers on restricted duties.",
@@ -258,6 +262,7 @@ def from_bins(bins: np.ndarray, replications: np.ndarray, scenario: Scenario,
     stock("hearings.awaiting")
     mean_of("hearings.wait_days.mean", "hearings.wait_days")
     mean_of("hearings.time_days.mean", "hearings.time_days")
+    mean_of("hearings.room_wait_days.mean", "hearings.room_wait_days")
 
     cost = scenario.officers.cost_per_officer_year_gbp
     spans = np.array([hi - lo for lo, hi in p.years])
@@ -366,6 +371,8 @@ def bins_from_records(records: Records, timeline: Timeline) -> np.ndarray:
     stock("hearings.awaiting", r.hearing_queued, r.proceedings_end, hearing)
     mean("hearings.wait_days", r.hearing_start, hearing, r.hearing_start - r.hearing_queued)
     mean("hearings.time_days", r.proceedings_end, hearing, r.proceedings_end - r.hearing_queued)
+    mean("hearings.room_wait_days", r.sitting_start, hearing,
+         r.sitting_start - r.sitting_queued)
     investigated = r.pool != NO_POOL
     for status, name in ((SUSPENDED, "suspended"), (RESTRICTED, "restricted")):
         mask = investigated & (r.officer == status)

@@ -28,6 +28,7 @@ PURPOSES = (
     "hearing_durations",
     "parameters",  # calibration draws per group of replications (studies/parameter_uncertainty)
     "iopc_declined",  # the other fate of a referral the IOPC may decline (caseload_limit)
+    "sittings",  # a hearing's days in a room (proceedings.sittings)
 )
 _INDEX = {name: i for i, name in enumerate(PURPOSES)}
 

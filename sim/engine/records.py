@@ -25,7 +25,9 @@ TIME_FIELDS = (
     "cps_decided",  # CPS charging decision
     "trial_end",  # verdict
     "hearing_queued",  # ready for a hearing, waiting for a panel
-    "hearing_start",  # a panel taken
+    "hearing_start",  # a panel taken (a chair's listing)
+    "sitting_queued",  # listed and ready to sit, waiting for a room (with sittings)
+    "sitting_start",  # a room taken
     "proceedings_end",  # meeting, hearing or accelerated hearing concluded
     "finalised",  # the case is over
 )

@@ -385,16 +385,35 @@ class Outcomes(Frozen):
     accelerated: Share
 
 
+class Sittings(Frozen):
+    """Hearing days in rooms (T02-11: at most four rooms, most hearings several days): a
+    hearing its chair has prepared and listed then sits for `days` in a free room, first
+    come, first served, with its chair; a room holds one hearing at a time, and so does a
+    productive chair (`sim.model.capacity.sitting_schedule`)."""
+
+    rooms: StaffSteps = Field(description="hearing rooms on dated steps")
+    days: Distribution = Field(description="calendar days a hearing holds a room (its sitting"
+                               " days and the days between them)")
+
+    _order = field_validator("rooms")(_check_steps)
+
+
 class Proceedings(Frozen):
     case_to_answer: PerPool
     route: Routes = Field(description="how a case to answer proceeds (a convicted officer"
                           " always goes to an accelerated hearing)")
     meeting_days: Distribution
-    hearing_days: Distribution = Field(description="time a hearing holds a panel")
+    hearing_days: Distribution = Field(
+        description="time a hearing is in its chair's hands before it sits: preparation,"
+        " directions and listing (with `sittings` unset, the whole hearing)")
     accelerated_days: Distribution = Field(
         description="time to an accelerated hearing's outcome (S-27: 21-28 days)"
     )
-    panels: Capacity
+    panels: Capacity = Field(description="chairs of misconduct hearings (legally qualified"
+                             " chairs until 7 May 2024, R-01) and the hearings each has listed")
+    sittings: Sittings | None = Field(
+        default=None, description="hearing rooms and sitting days; unset: a hearing ends"
+        " when its chair's hearing_days end (no room to wait for)")
     proven: Outcomes
     dismissed_if_proven: Outcomes
 
@@ -519,6 +538,13 @@ class Scenario(Frozen):
             raise _field_error(
                 "proceedings.panels",
                 "proceedings.panels: hearings are held but panels never reach one slot")
+        sittings = self.proceedings.sittings
+        if (self.proceedings.route.hearing > 0 and sittings is not None
+                and max(s.value for s in sittings.rooms) < 1):
+            raise _field_error(
+                "proceedings.sittings.rooms",
+                "proceedings.sittings.rooms: hearings are held but there is never a whole room"
+                " to sit in (at least one room at some date, or leave sittings out)")
         return self
 
     @model_validator(mode="after")

@@ -23,7 +23,7 @@ from sim.outputs.provenance import git_commit, provenance
 from sim.outputs.run_folder import write_folder
 from sim.outputs.run_report import fmt, html_table, image, page, parameters_text, ranges_source
 from sim.studies.brief import BriefResult, config_digest, figure_sources, year_end
-from sim.studies.costs import NO_PANEL_COST, ExtraStaff, StaffCost, costed_total, staff_costs
+from sim.studies.costs import ExtraStaff, StaffCost, costed_total, staff_costs
 from sim.studies.goal_seek import GoalSeekResult, lever_name, lever_phrase, wilson
 from sim.version import __version__
 
@@ -353,7 +353,7 @@ def _staff_text(staff: list[ExtraStaff], j: int) -> str:
 
 def _cost_words(cost: StaffCost) -> str:
     if not cost.costed:
-        return NO_PANEL_COST
+        return cost.basis
     return f"£{cost.gbp_per_year:,.0f} ({cost.basis})"
 
 

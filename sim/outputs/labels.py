@@ -105,6 +105,8 @@ _WHOLE = {
     "iopc.complaints.over_18m_of_receipt.share": (
         "IOPC complaint investigations ended over 18 months after receipt", "share", "lower"),
     "hearings.wait_days.mean": ("mean wait for a hearing panel", "days", "lower"),
+    "hearings.room_wait_days.mean": ("mean wait of a listed hearing for a room", "days",
+                                     "lower"),
     "hearings.time_days.mean": ("mean time from case to answer to hearing's end", "days",
                                 "lower"),
     "hearings.awaiting.end": ("cases awaiting a misconduct hearing", "cases", "lower"),

@@ -116,7 +116,7 @@ def _costs(comparison: Comparison, rows: dict[str, pd.Series]) -> dict[str, Any]
         extra = staff_years(option, cost.path) - staff_years(base, cost.path)
         gbp = extra * cost.gbp_per_year
         total += gbp if cost.costed else 0.0
-        lines.append({"what": CONTROL_LABEL[cost.path], "extra": extra,
+        lines.append({"what": CONTROL_LABEL.get(cost.path, cost.what), "extra": extra,
                       "each_gbp": cost.gbp_per_year, "gbp_per_year": gbp,
                       "source": cost.basis})
     suspended = rows["cost.suspended_gbp_per_year"]

@@ -58,8 +58,9 @@ CONTROLS: tuple[Control, ...] = (
             "The Directorate of Professional Standards' investigators.", "pools.dps.staff"),
     Control("psu_staff", "Local (PSU) investigators", "investigators", 0, 1000, 5,
             "Investigators in the 12 BCU professional standards units.", "pools.psu.staff"),
-    Control("panels", "Hearing panels (a chair with a room)", "panels", 0, 100, 1,
-            "Legally qualified chairs available, each with a room.",
+    Control("panels", "Hearing panels (chairs)", "panels", 0, 100, 1,
+            "Chairs of misconduct hearings, each listing hearings and sitting in one of the"
+            " scenario's hearing rooms (four in the shipped ones).",
             "proceedings.panels.staff"),
     Control("cps_days", "CPS charging decision time (mean)", "days", 1, 730, 5,
             "For cases received from the month chosen.", "cps.decision_days"),

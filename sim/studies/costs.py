@@ -1,6 +1,7 @@
 """What an option's extra staff cost: one costing for the brief and the what-if page.
 
-An option may add IOPC, DPS or PSU investigators or hearing panels (dated staff steps). Each
+An option may add IOPC, DPS or PSU investigators, hearing panels or hearing rooms (dated
+steps). Each
 is counted as the scenario's engines read its steps (`Timeline.in_force`, so a step's date
 matters to the day) and costed per staff-year:
 
@@ -8,8 +9,8 @@ matters to the day) and costed per staff-year:
   S-25 / T04-01);
 * a DPS or PSU investigator at the average total cost of a Met officer (S-26), an
   ASSUMPTION: they are mostly officers, and no figure gives a Met investigator's cost;
-* a hearing panel is not costed: no figure gives a chair's or a panel's cost, so its change
-  is reported as uncosted, never as free.
+* a hearing panel (a chair) or a hearing room is not costed: no figure gives a chair's, a
+  panel's or a room's cost, so its change is reported as uncosted, never as free.
 
 Restricted officers work (on restricted duties), so they carry no extra pay to cost; the
 pay of suspended officers is a metric of the run (`cost.suspended_gbp_per_year`).
@@ -17,9 +18,9 @@ pay of suspended officers is a metric of the run (`cost.suspended_gbp_per_year`)
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +33,10 @@ STAFFED = {
     "pools.dps.staff": "DPS investigators",
     "pools.psu.staff": "PSU investigators",
     "proceedings.panels.staff": "hearing panels",
+    "proceedings.sittings.rooms": "hearing rooms",
 }
 NO_PANEL_COST = "not costed: no published figure gives a chair's or a panel's cost"
+NO_ROOM_COST = "not costed: no published figure gives a hearing room's cost"
 
 
 @dataclass(frozen=True)
@@ -62,14 +65,20 @@ def staff_costs(scenario: Scenario, iopc_gbp_per_year: float) -> list[StaffCost]
                   "ASSUMPTION: a PSU investigator costs an average Met officer (S-26)"),
         StaffCost("proceedings.panels.staff", STAFFED["proceedings.panels.staff"], math.nan,
                   NO_PANEL_COST),
+        StaffCost("proceedings.sittings.rooms", STAFFED["proceedings.sittings.rooms"],
+                  math.nan, NO_ROOM_COST),
     ]
 
 
 def head_count(scenario: Scenario, path: str, timeline: Timeline, first_day: float,
                end_day: float) -> float:
     """Mean head count of a staff-steps field over days [first_day, end_day) of the clock,
-    as the engines read the steps."""
-    steps = functools.reduce(getattr, path.split("."), scenario)
+    as the engines read the steps (0 where the field is unset: no sittings, no rooms)."""
+    steps: Any = scenario
+    for name in path.split("."):
+        steps = getattr(steps, name, None)
+        if steps is None:
+            return 0.0
     return float(timeline.in_force(steps, np.arange(first_day, end_day) + 0.5).mean())
 
 
@@ -115,5 +124,5 @@ def uncosted(lines: list[ExtraStaff]) -> list[ExtraStaff]:
     return [line for line in lines if not line.cost.costed and np.any(line.extra != 0)]
 
 
-__all__ = ["NO_PANEL_COST", "STAFFED", "ExtraStaff", "StaffCost", "costed_total",
+__all__ = ["NO_PANEL_COST", "NO_ROOM_COST", "STAFFED", "ExtraStaff", "StaffCost", "costed_total",
            "extra_staff", "head_count", "staff_by_year", "staff_costs", "uncosted"]

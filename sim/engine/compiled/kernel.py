@@ -8,8 +8,9 @@ across replications, so memory does not grow with their number):
 2. each case's fate, in arrival order, from its purpose's stream (the rules of its arrival
    month's regime): assessment, the IOPC's decision, pool, effort, officer status, the CPS,
    the route to proceedings;
-3. the capacity-limited stages, first come first served: the Kiefer-Wolfowitz recursion
-   over each pool's cases in order of readiness, the free times of the open slots in a
+3. the capacity-limited stages, first come first served (the pools, the hearing panels,
+   then the hearing rooms): the Kiefer-Wolfowitz recursion over each stage's cases in order
+   of readiness, the free times of the open slots in a
    binary heap, capacity changes as `sim.model.capacity` states them;
 4. every case's times into the period bins of `sim.engine.bins`.
 
@@ -65,6 +66,7 @@ U_PROCEEDINGS = PURPOSE["proceedings"]
 U_EFFORT = PURPOSE["effort.iopc.complaints"]  # + 2 x pool + stream
 U_HEARINGS = PURPOSE["hearing_durations"]
 U_DECLINED = PURPOSE["iopc_declined"]
+U_SITTINGS = PURPOSE["sittings"]
 
 OUTCOME_PSU, OUTCOME_DPS, OUTCOME_IOPC = (OUTCOMES.index(o) for o in INVESTIGATIVE)
 INF = math.inf
@@ -544,6 +546,26 @@ def _empirical_durations(tb, rng, stream, month, pool, route, assess, refer, eff
 
 
 @njit(cache=True)
+def _sitting_days(tb, rng, month, route):
+    """Each hearing's days in a room, from the `sittings` stream in arrival order, drawn once
+    the IOPC's decisions have fixed every route (0 where nothing sits); a stream of its own,
+    so sittings leave every other draw as it was."""
+    n = route.size
+    sitting = np.zeros(n)
+    if not tb.has_sittings:
+        return sitting
+    dt, ev, ec = tb.durations, tb.empirical_values, tb.empirical_cumulative
+    for i in range(n):
+        if route[i] == HEARING:
+            g = tb.regime_of_month[month[i]]
+            x = duration(rng, U_SITTINGS, dt, g, T.D_SITTING)
+            if np.isnan(x):
+                x = empirical(rng, U_SITTINGS, dt, g, T.D_SITTING, ev, ec)
+            sitting[i] = x
+    return sitting
+
+
+@njit(cache=True)
 def _stage(tb, p, order, ready, work, start, end):
     """Start and end times of the cases in `order` at capacity-limited stage `p` (a pool,
     or the panels): slots alone (`queue`, then end = start + work), or shared time."""
@@ -593,7 +615,7 @@ def _admit(tb, arrival, fates, declined_row):
 
 @njit(cache=True)
 def _times(tb, arrival, assess, referred, refer, pool, effort, cps_referred, cps_days,
-           charged, trial, route, proceedings):
+           charged, trial, route, proceedings, sitting):
     """Every stage's time (inf: not reached within the run; NaN: not a stage of the case)."""
     n = arrival.size
     nan = np.nan
@@ -606,6 +628,8 @@ def _times(tb, arrival, assess, referred, refer, pool, effort, cps_referred, cps
     trial_end = np.full(n, nan)
     hearing_queued = np.full(n, nan)
     hearing_start = np.full(n, nan)
+    sitting_queued = np.full(n, nan)
+    sitting_start = np.full(n, nan)
     ended = np.full(n, nan)
     finalised = np.empty(n)
     ready = np.empty(n)
@@ -642,12 +666,21 @@ def _times(tb, arrival, assess, referred, refer, pool, effort, cps_referred, cps
     panel_end = np.full(n, INF)
     _stage(tb, T.PANELS, order_by_time(after, hearing, lo), after, proceedings, panel_start,
            panel_end)
+    room_start = np.full(n, INF)
+    room_end = panel_end  # no sittings: a hearing ends with its listing
+    if tb.has_sittings:  # then it sits in a room, in order of its listing's end
+        room_end = np.full(n, INF)
+        _stage(tb, T.ROOMS, order_by_time(panel_end, hearing, lo), panel_end, sitting,
+               room_start, room_end)
     for i in range(n):
         if pool[i] == NO_POOL:
             continue
         if route[i] == HEARING:
             hearing_start[i] = panel_start[i]
-            ended[i] = panel_end[i]
+            if tb.has_sittings:
+                sitting_queued[i] = panel_end[i]
+                sitting_start[i] = room_start[i]
+            ended[i] = room_end[i]
             finalised[i] = ended[i]
         elif route[i] >= 0:
             ended[i] = after[i] + proceedings[i]
@@ -655,7 +688,7 @@ def _times(tb, arrival, assess, referred, refer, pool, effort, cps_referred, cps
         else:
             finalised[i] = after[i]
     return (assessed, decided, queued, inv_start, inv_end, cps_at, trial_end, hearing_queued,
-            hearing_start, ended, finalised)
+            hearing_start, sitting_queued, sitting_start, ended, finalised)
 
 
 # --- binning -------------------------------------------------------------------------------
@@ -708,7 +741,7 @@ def _workdays(cum, first, t0, t1):
 @njit(cache=True)
 def _bin(tb, bins, cases, allegations, arrival, stream, pool, officer, referred, route,
          proven, dismissed, assessed, decided, queued, inv_start, inv_end, cps_at, trial_end,
-         hearing_queued, hearing_start, ended, finalised):
+         hearing_queued, hearing_start, sitting_queued, sitting_start, ended, finalised):
     """Every case's times into the period bins (`sim.engine.bins`), as `metrics` defines."""
     # the tables' arrays as locals: an inlined helper given `tb` would touch every array in it
     h, mod, edges = tb.horizon, tb.month_of_day, tb.report_edges
@@ -772,6 +805,9 @@ def _bin(tb, bins, cases, allegations, arrival, stream, pool, officer, referred,
             if _seen(hearing_start[i], h):
                 _add(bins, B.M_HEARING_WAIT, mod, h, hearing_start[i],
                      hearing_start[i] - hearing_queued[i])
+            if _seen(sitting_start[i], h):
+                _add(bins, B.M_ROOM_WAIT, mod, h, sitting_start[i],
+                     sitting_start[i] - sitting_queued[i])
             if _seen(ended[i], h):
                 _add(bins, B.M_HEARING_TIME, mod, h, ended[i], ended[i] - hearing_queued[i])
 
@@ -780,29 +816,30 @@ def _bin(tb, bins, cases, allegations, arrival, stream, pool, officer, referred,
 
 @njit(cache=True)
 def records(tb, k0, k1, replication):
-    """One replication case by case: (monthly counts, draws, times), as `sim.engine.cases`
-    and `sim.engine.records` lay them out."""
+    """One replication case by case: (monthly counts, draws, sitting days, times), as
+    `sim.engine.cases` and `sim.engine.records` lay them out."""
     rng = make_rng(k0, k1, replication)
     cases, allegations, outcomes, arrival, stream, outcome, month = _arrivals(tb, rng)
     drawn, declined_row = _fates(tb, rng, stream, outcome, month)
     fates, candidate = _admit(tb, arrival, drawn, declined_row)
     (assess, referred, refer, pool, effort, _, cps_referred, cps_days, charged, trial, _,
      route, proceedings, _, _) = fates
+    sitting = _sitting_days(tb, rng, month, route)
     times = _times(tb, arrival, assess, referred, refer, pool, effort, cps_referred,
-                   cps_days, charged, trial, route, proceedings)
-    return (cases, allegations, outcomes), (arrival, stream, candidate), fates, times
+                   cps_days, charged, trial, route, proceedings, sitting)
+    return (cases, allegations, outcomes), (arrival, stream, candidate), fates, sitting, times
 
 
 @njit(cache=True)
 def _one(tb, k0, k1, replication, bins):
-    (cases, allegations, _), (arrival, stream, _), fates, times = records(tb, k0, k1,
-                                                                         replication)
+    (cases, allegations, _), (arrival, stream, _), fates, _, times = records(tb, k0, k1,
+                                                                            replication)
     (_, referred, _, pool, _, officer, _, _, _, _, _, route, _, proven, dismissed) = fates
     (assessed, decided, queued, inv_start, inv_end, cps_at, trial_end, hearing_queued,
-     hearing_start, ended, finalised) = times
+     hearing_start, sitting_queued, sitting_start, ended, finalised) = times
     _bin(tb, bins, cases, allegations, arrival, stream, pool, officer, referred, route, proven,
          dismissed, assessed, decided, queued, inv_start, inv_end, cps_at, trial_end,
-         hearing_queued, hearing_start, ended, finalised)
+         hearing_queued, hearing_start, sitting_queued, sitting_start, ended, finalised)
 
 
 @njit(cache=True, parallel=True, nogil=True)

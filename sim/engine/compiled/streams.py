@@ -37,7 +37,7 @@ PURPOSE = {name: i for i, name in enumerate(PURPOSES)}
 #: this file alone, so the number of purposes is written here too: a purpose added in
 #: `sim.engine.randomness` must change this line, or a stale cache would index past the end
 #: of a replication's stream state
-_PURPOSES = 16
+_PURPOSES = 17
 if len(PURPOSES) != _PURPOSES:
     raise ImportError(f"sim.engine.randomness has {len(PURPOSES)} purposes but"
                       f" sim/engine/compiled/streams.py says {_PURPOSES}: change both")

@@ -25,7 +25,7 @@ from sim.engine.compiled.streams import (
     sample_many,
 )
 from sim.engine.regimes import Regimes
-from sim.model.capacity import capacity_schedule
+from sim.model.capacity import capacity_schedule, sitting_schedule
 from sim.model.demand import monthly_expected_cases
 from sim.model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal
 from sim.model.scenario import POOLS, STREAMS, Scenario
@@ -34,14 +34,18 @@ from sim.model.timeline import Timeline
 #: duration tables, in the order of `Tables.durations`' second axis
 DURATIONS = ("assessment", "iopc_decision",
              *(f"effort.{p}.{s}" for p in POOLS for s in STREAMS),
-             "cps_decision", "trial", "meeting", "hearing", "accelerated")
+             "cps_decision", "trial", "meeting", "hearing", "accelerated", "sitting")
 D_ASSESS, D_REFER, D_EFFORT, D_CPS, D_TRIAL, D_MEETING, D_HEARING, D_ACCELERATED = (
     0, 1, 2, 8, 9, 10, 11, 12)
+D_SITTING = 13
 #: `Tables.referral` columns
 R_INDEPENDENT, R_DIRECTED, R_LOCAL_PSU, R_LOCAL_DPS = 0, 1, 2, 3
 #: `Tables.per_pool` rows
 P_SUSPENDED, P_RESTRICTED, P_CPS, P_CASE_TO_ANSWER = 0, 1, 2, 3
+#: the sitting row where hearings do not sit in rooms (never drawn)
+_NO_SITTING = Fixed(dist="fixed", value=0.0)
 PANELS = len(POOLS)  # the panels' schedule follows the pools' in `Tables.capacity_*`
+ROOMS = PANELS + 1  # then the hearings that can sit at once (`sitting_schedule`)
 
 
 class Tables(NamedTuple):
@@ -62,13 +66,14 @@ class Tables(NamedTuple):
     has_empirical: bool  # some duration is empirical (drawn in a second pass)
     empirical_values: np.ndarray
     empirical_cumulative: np.ndarray
-    capacity_times: np.ndarray  # (4, K) from times[k] the pool has slots[k]; padded with inf
-    capacity_slots: np.ndarray  # (4, K) int
-    capacity_steps: np.ndarray  # (4,) int: the steps of each schedule
-    capacity_pace: np.ndarray  # (4, K) cases in hand at full pace (inf: slots only)
-    capacity_shared: np.ndarray  # (4,) bool: the pool's cases in hand share its time
-    capacity_reference: np.ndarray  # (4,) cases each at the stated effort (shared time)
-    capacity_work_share: np.ndarray  # (4,) share of a case's time that follows the caseload
+    capacity_times: np.ndarray  # (5, K) from times[k] the stage has slots[k]; padded with inf
+    capacity_slots: np.ndarray  # (5, K) int
+    capacity_steps: np.ndarray  # (5,) int: the steps of each schedule
+    capacity_pace: np.ndarray  # (5, K) cases in hand at full pace (inf: slots only)
+    capacity_shared: np.ndarray  # (5,) bool: the stage's cases in hand share its time
+    capacity_reference: np.ndarray  # (5,) cases each at the stated effort (shared time)
+    capacity_work_share: np.ndarray  # (5,) share of a case's time that follows the caseload
+    has_sittings: bool  # hearings sit in rooms after their listing (ROOMS row in use)
     iopc_limit: float  # the IOPC takes a case while open < this x its slots (0: no limit)
     report_edges: np.ndarray  # (M + 1,) 0, then each reported month's end
     month_of_day: np.ndarray  # (ceil(horizon),) reported month of each day
@@ -116,6 +121,7 @@ def tables_for(scenario: Scenario, timeline: Timeline, regimes: Regimes) -> Tabl
         capacity_times=times, capacity_slots=slots, capacity_steps=steps,
         capacity_pace=pace, capacity_shared=shared, capacity_reference=reference,
         capacity_work_share=work_share,
+        has_sittings=scenario.proceedings.sittings is not None,
         iopc_limit=float(scenario.iopc_referral.caseload_limit or 0.0),
         report_edges=report_edges,
         month_of_day=np.searchsorted(report_edges, days, side="right").astype(np.int64) - 1,
@@ -139,9 +145,10 @@ def sample(distribution: Distribution, n: int, seed: int = 0) -> np.ndarray:
 def _durations(s: Scenario) -> list[Distribution]:
     effort = [getattr(getattr(s.pools, p).investigation_days, st) for p in POOLS for st in STREAMS]
     p = s.proceedings
+    sitting = p.sittings.days if p.sittings is not None else _NO_SITTING
     return [s.assessment.time_days, s.iopc_referral.assessment_days, *effort,
             s.cps.decision_days, s.cps.trial_days, p.meeting_days, p.hearing_days,
-            p.accelerated_days]
+            p.accelerated_days, sitting]
 
 
 def _row(d: Distribution, values: list[float], cumulative: list[float]) -> list[float]:
@@ -172,8 +179,15 @@ def _outcomes(shares) -> list[float]:
 
 
 def _capacity(scenario: Scenario, timeline: Timeline) -> tuple[np.ndarray, ...]:
+    """The pools', the panels' and the rooms' schedules, one row each (rooms: slots alone;
+    with no sittings, a placeholder row the kernel never reads)."""
     capacities = [*(getattr(scenario.pools, p) for p in POOLS), scenario.proceedings.panels]
     schedules = [capacity_schedule(c, timeline) for c in capacities]
+    sittings = scenario.proceedings.sittings
+    room_times, room_slots = (sitting_schedule(sittings, scenario.proceedings.panels, timeline)
+                              if sittings is not None
+                              else (np.array([-math.inf]), np.zeros(1, dtype=np.int64)))
+    schedules.append((room_times, room_slots, np.full(room_times.size, np.inf)))
     width = max(len(t) for t, _, _ in schedules)
     times = np.full((len(schedules), width), np.inf)
     slots = np.zeros((len(schedules), width), dtype=np.int64)
@@ -181,6 +195,6 @@ def _capacity(scenario: Scenario, timeline: Timeline) -> tuple[np.ndarray, ...]:
     for k, (t, n, q) in enumerate(schedules):
         times[k, :len(t)], slots[k, :len(n)], pace[k, :len(q)] = t, n, q
     return (times, slots, np.array([len(t) for t, _, _ in schedules], dtype=np.int64), pace,
-            np.array([c.shares_time for c in capacities]),
-            np.array([c.reference for c in capacities], dtype=np.float64),
-            np.array([c.investigator_work_share for c in capacities], dtype=np.float64))
+            np.array([*(c.shares_time for c in capacities), False]),
+            np.array([*(c.reference for c in capacities), 1.0], dtype=np.float64),
+            np.array([*(c.investigator_work_share for c in capacities), 1.0], dtype=np.float64))

@@ -114,8 +114,8 @@ def replication_records(scenario: Scenario, timeline: Timeline, seed: int, repli
     (NaN where the case never reached it within the run)."""
     regimes = regimes or Regimes.for_scenario(scenario, timeline)
     tb = tables(scenario, timeline, regimes)
-    counts, (arrival, stream, candidate), fates, times = kernel.records(tb, *key_words(seed),
-                                                                        replication)
+    counts, (arrival, stream, candidate), fates, sitting, times = kernel.records(
+        tb, *key_words(seed), replication)
     (assess, referred, refer, pool, effort, officer, cps_referred, cps_days, charged, trial,
      convicted, route, proceedings, proven, dismissed) = fates
     draws = CaseDraws(
@@ -123,10 +123,10 @@ def replication_records(scenario: Scenario, timeline: Timeline, seed: int, repli
         assess_days=assess, referred=referred, refer_days=refer, pool=pool, effort_days=effort,
         officer=officer, cps_referred=cps_referred, cps_days=cps_days, charged=charged,
         trial_days=trial, convicted=convicted, route=route, proceedings_days=proceedings,
-        proven=proven, dismissed=dismissed, iopc_candidate=candidate)
+        proven=proven, dismissed=dismissed, iopc_candidate=candidate, sitting_days=sitting)
     names = ("assessed", "referral_decided", "inv_queued", "inv_start", "inv_end",
-             "cps_decided", "trial_end", "hearing_queued", "hearing_start", "proceedings_end",
-             "finalised")
+             "cps_decided", "trial_end", "hearing_queued", "hearing_start", "sitting_queued",
+             "sitting_start", "proceedings_end", "finalised")
     stages = {"arrival": arrival.copy(), **dict(zip(names, times, strict=True))}
     for t in stages.values():
         t[~(t < timeline.horizon_days)] = np.nan  # not seen: after the horizon, or never

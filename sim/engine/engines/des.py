@@ -2,7 +2,8 @@
 
 Each case follows the life of a case in the brief: assessment, an IOPC decision if
 referred, an investigator slot in its pool (first come, first served), the CPS and a trial
-if charged, then a meeting, a panel hearing or an accelerated hearing. Slow but readable:
+if charged, then a meeting, a panel hearing (a chair's listing, then sitting days in a room) or an
+accelerated hearing. Slow but readable:
 the compiled engine must agree with it, and it simulates the very draws the compiled kernel
 makes (`draw_replication`), so the two can be compared case by case.
 """
@@ -23,7 +24,7 @@ from sim.engine.engines.compiled import draw_replication
 from sim.engine.metrics import Measured, measure
 from sim.engine.records import Records
 from sim.engine.regimes import Regimes
-from sim.model.capacity import capacity_schedule
+from sim.model.capacity import capacity_schedule, sitting_schedule
 from sim.model.scenario import Capacity, Scenario
 from sim.model.timeline import Timeline
 
@@ -220,6 +221,10 @@ class DesEngine:
 
         pools = {code: pool_of(getattr(scenario.pools, p)) for p, code in POOL_CODE.items()}
         panels = pool_of(scenario.proceedings.panels)
+        sittings = scenario.proceedings.sittings
+        rooms = (SlotPool(env, *sitting_schedule(sittings, scenario.proceedings.panels,
+                                                 timeline))
+                 if sittings is not None else None)
         t = rec.columns
         limit = scenario.iopc_referral.caseload_limit
         iopc = pools[IOPC]
@@ -266,6 +271,11 @@ class DesEngine:
                 slot = yield panels.request(d.proceedings_days[i])
                 t["hearing_start"][row] = env.now
                 yield from panels.work(slot, d.proceedings_days[i])
+                if rooms is not None:  # listed: it sits in the first free room
+                    t["sitting_queued"][row] = env.now
+                    room = yield rooms.request(d.sitting_days[i])
+                    t["sitting_start"][row] = env.now
+                    yield from rooms.work(room, d.sitting_days[i])
                 t["proceedings_end"][row] = env.now
             elif d.route[i] >= 0:  # a meeting or accelerated hearing: no panel queue
                 yield env.timeout(d.proceedings_days[i])
