@@ -108,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--engine", default=DEFAULT_ENGINE,
                      help="compiled (the default) or des (the SimPy reference)")
     cal.add_argument("--walkers", type=int, help="MCMC walkers (at least twice the parameters)")
-    cal.add_argument("--steps", type=int, help="MCMC steps per walker (default 260)")
-    cal.add_argument("--burn-in", type=int, help="steps discarded as burn-in (default 100)")
+    cal.add_argument("--steps", type=int, help=f"MCMC steps per walker (default {STEPS})")
+    cal.add_argument("--burn-in", type=int, help=f"steps discarded as burn-in (default {BURN})")
     cal.add_argument("--quiet", action="store_true", help="no progress lines")
     cal.set_defaults(handler=cmd_calibrate)
 
