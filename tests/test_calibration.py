@@ -319,7 +319,7 @@ def test_calibrate_rejects_a_bad_year(capsys) -> None:
 @pytest.mark.slow
 def test_calibrate_reproduces_the_shipped_posterior(tmp_path: Path) -> None:
     """The shipped posterior, from its seed and settings: the same draws, the same summary
-    (about ten minutes on two cores)."""
+    (about 25 minutes on two cores: 600 steps)."""
     settings = json.loads((SHIPPED / "calibration.json").read_text())
     saved = sim.api.calibrate(out=tmp_path, reps=settings["fit_reps"],
                               report_reps=settings["report_reps"], seed=settings["seed"],
