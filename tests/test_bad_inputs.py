@@ -59,7 +59,7 @@ CASES = [
     c("unknown_key_nested", "validate", "pools.iopc.investigators", "unknown key"),
     c("unknown_key_in_distribution", "validate", "assessment.time_days.sd", "unknown key",
       "assessment.time_days.cv", "required"),
-    c("missing_fields", "validate", "7 problems", "field 'demand'", "field 'pools'",
+    c("missing_fields", "validate", "8 problems", "field 'demand'", "field 'pools'",
       "this field is required"),
     # wrong types
     c("wrong_type_whole_number", "validate", "horizon_years", "'five'", "a whole number"),
@@ -81,6 +81,13 @@ CASES = [
     c("sittings_no_room", "validate", "proceedings.sittings.rooms", "never a whole room"),
     c("sittings_rooms_unordered", "validate", "proceedings.sittings.rooms",
       "strictly increasing date order"),
+    # severity
+    c("severity_share_over_one", "validate", "severity.iopc_gross_misconduct",
+      "less than or equal to 1"),
+    c("severity_unknown_stream", "validate", "severity.local_not_special.gross_misconduct",
+      "unknown key"),
+    c("severity_lever_negative", "validate", "levers.0.set.severity.local_not_special",
+      "greater than or equal to 0"),
     # the IOPC's caseload limit
     c("iopc_limit_with_shared_time", "validate", "iopc_referral.caseload_limit",
       "needs case slots in the IOPC pool"),

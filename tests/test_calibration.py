@@ -339,3 +339,18 @@ def test_a_walker_that_never_moves_is_left_out() -> None:
     chain[:, 2, :] = chain[0, 2, :]  # walker 2 never moves
     chain[1:, 4, 0] = chain[0, 4, 0]  # walker 4 moves in two parameters only: it moved
     assert moving_walkers(chain).tolist() == [True, True, False, True, True]
+
+
+def test_every_corner_of_the_fitted_bounds_is_a_valid_scenario() -> None:
+    """The sampler may propose any point inside the bounds, so each must make a scenario:
+    at the bounds of the officers' scales (the pair that could push an officer's suspended
+    and restricted shares over 1) and of every other parameter, the baseline validates."""
+    base = cal.base_scenario()
+    lower = np.array([p.lower for p in cal.PARAMS])
+    upper = np.array([p.upper for p in cal.PARAMS])
+    for theta in (lower, upper):
+        values = cal.param_values(cal.PARAMS, theta)
+        post = {k: v for k, v in values.items() if not cal.is_pre2020(k)}
+        pre = {k: v for k, v in values.items() if cal.is_pre2020(k)}
+        base.with_changes({**post, "earlier_rules": cal.earlier_rules_with(base, pre)},
+                          source="a corner of the bounds")

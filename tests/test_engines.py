@@ -5,7 +5,7 @@ against the metrics layer's bins from its records: one definition of every metri
 1. case by case: fed the same draws, the two engines give every case the same timestamps
    (to 1e-6 days) on the baseline and on stress scenarios (a near-saturated pool, a large
    CPS share, capacity falling and rising mid-run, both in pools and in panels, hearing
-   rooms saturated and stepping);
+   rooms saturated and stepping, the severity mix turning to gross misconduct mid-run);
 2. in distribution: run on independent seeds, every summary metric agrees by Welch's
    two-sample t-test, with Holm's correction holding the family-wise error rate at 1%;
 3. against an independent library: Ciw simulates the same small network (infinite-server
@@ -24,7 +24,7 @@ import pytest
 from scipy import stats
 
 from sim.engine.bins import CHANNEL, CHANNELS
-from sim.engine.cases import HEARING
+from sim.engine.cases import GROSS_MISCONDUCT, HEARING
 from sim.engine.compiled import kernel
 from sim.engine.engines import case_records
 from sim.engine.engines.compiled import tables
@@ -92,6 +92,14 @@ def _stress(kind: str) -> dict:
                                        {"from": "2021-03-01", "value": 3},
                                        {"from": "2021-09-01", "value": 9}]
         d["iopc_referral"]["caseload_limit"] = 1.3
+    elif kind == "severity":  # the mix turns to gross misconduct mid-run, hearings scarce
+        d["proceedings"]["panels"]["staff"] = [{"from": "2018-04-01", "value": 3}]
+        d["levers"] = [{"name": "more gross misconduct", "from": "2021-03-01", "ramp_months": 3,
+                        "set": {"assessment.conduct.dps": 0.25, "assessment.conduct.psu": 0.01,
+                                "assessment.complaints.dps": 0.05,
+                                "assessment.complaints.psu": 0.061380,
+                                "severity.local_not_special.complaints": 0.3,
+                                "severity.iopc_gross_misconduct": 0.9}}]
     elif kind == "empirical":  # resampled durations (the kernel's second pass draws them)
         d["assessment"]["time_days"] = {"dist": "empirical", "values": [5, 20, 60],
                                         "weights": [1, 2, 1]}
@@ -106,7 +114,7 @@ def _records(scenario, engine: str, reps: int, seed: int = 7):
 
 
 KINDS = ["baseline", "saturated", "cps", "steps", "empirical", "shared", "hearings",
-         "rooms", "iopc_limit"]
+         "rooms", "iopc_limit", "severity"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -155,6 +163,27 @@ def test_the_room_stress_really_queues() -> None:
     assert np.all(rec.columns["proceedings_end"][heard] >= rec.columns["sitting_start"][heard])
 
 
+def test_the_severity_stress_changes_the_mix_and_the_hearings() -> None:
+    """After the lever, more cases are gross misconduct, so more go to hearings, and with
+    three chairs the cases awaiting one pile up; without it, the baseline's mix."""
+    d = _stress("severity")
+    rec = _records(scenario_from_dict(d), "compiled", 2)
+    d.pop("levers")
+    before = _records(scenario_from_dict(d), "compiled", 2)
+    after = (dt.date(2021, 6, 1) - d["start"]).days  # the clock's day 0 is the start
+    late, late_before = rec.arrival > after, before.arrival > after
+    gross = np.mean(rec.severity[late & (rec.pool >= 0)] == GROSS_MISCONDUCT)
+    gross_before = np.mean(before.severity[late_before & (before.pool >= 0)] == GROSS_MISCONDUCT)
+    assert gross > 2 * gross_before
+    assert np.sum((rec.route == HEARING) & late) > 2 * np.sum((before.route == HEARING) & late_before)
+
+    def awaiting(r) -> int:  # ready for a hearing, not concluded by the horizon
+        return int(np.sum(~np.isnan(r.columns["hearing_queued"])
+                          & np.isnan(r.columns["proceedings_end"])))
+
+    assert awaiting(rec) > 1.5 * awaiting(before)
+
+
 def test_saturated_stress_really_queues() -> None:
     """The stress scenario must stress: IOPC cases wait months for a slot."""
     rec = _records(scenario_from_dict(_stress("saturated")), "compiled", 2)
@@ -191,7 +220,8 @@ def test_engines_agree_in_distribution_small() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["baseline", "saturated", "cps", "steps", "shared", "rooms"])
+@pytest.mark.parametrize("kind", ["baseline", "saturated", "cps", "steps", "shared", "rooms",
+                                  "severity"])
 def test_engines_agree_in_distribution(kind: str) -> None:
     assert _agreement(scenario_from_dict(_stress(kind)), reps=40) == []
 

@@ -30,7 +30,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.engine.cases import HEARING, POOL_CODE
+from sim.engine.cases import (
+    ACCELERATED,
+    DPS,
+    GROSS_MISCONDUCT,
+    HEARING,
+    MEETING,
+    MISCONDUCT,
+    NO_POOL,
+    NO_ROUTE,
+    NO_SEVERITY,
+    NOT_HELD,
+    NOT_SPECIAL,
+    POOL_CODE,
+    PSU,
+    SUSPENDED,
+)
 from sim.engine.engines import case_records
 from sim.engine.metrics import measure
 from sim.engine.records import TIME_FIELDS
@@ -113,6 +128,8 @@ def scenarios(draw) -> Scenario:
     outcomes = ["outside_schedule3", "otherwise", "reflective_practice", "psu", "dps", "iopc"]
     d["assessment"] = {"time_days": draw(distribution(30)),
                        **{s: draw(simplex(outcomes)) for s in STREAMS}}
+    d["severity"] = {"local_not_special": {s: draw(share) for s in STREAMS},
+                     "iopc_gross_misconduct": draw(share)}
     d["iopc_referral"] = {"assessment_days": draw(distribution(30)),
                           **draw(simplex(["independent", "directed", "local"])),
                           "local_routing": draw(simplex(["psu", "dps", "none"]))}
@@ -211,6 +228,31 @@ def check_capacity(scenario, timeline, rec) -> None:
             assert np.all(busy <= allowed), f"{name}: more cases in progress than slots"
 
 
+def check_severity(rec, measured) -> None:
+    """S-11's rules, case by case: DPS cases are gross misconduct, PSU cases misconduct or
+    not subject to special procedures; a case not subject to special procedures has no
+    officer held, no CPS file and no proceedings; a misconduct case to answer goes to a
+    meeting (unless a conviction sends it to an accelerated hearing); only gross misconduct
+    suspends."""
+    investigated = rec.pool != NO_POOL
+    assert np.all((rec.severity == NO_SEVERITY) == ~investigated)
+    assert np.all(rec.severity[rec.pool == DPS] == GROSS_MISCONDUCT)
+    assert np.all(rec.severity[rec.pool == PSU] != GROSS_MISCONDUCT)
+    plain = rec.severity == NOT_SPECIAL
+    assert np.all(rec.officer[plain] == NOT_HELD)
+    assert np.all(rec.route[plain] == NO_ROUTE)
+    assert np.all(np.isnan(rec.cps_decided[plain]))
+    misconduct = rec.severity == MISCONDUCT
+    assert np.all(np.isin(rec.route[misconduct], (NO_ROUTE, MEETING, ACCELERATED)))
+    assert np.all(rec.convicted[misconduct & (rec.route == ACCELERATED)])
+    assert np.all(rec.severity[rec.officer == SUSPENDED] == GROSS_MISCONDUCT)
+    for code, name in enumerate(("gross_misconduct", "misconduct", "not_special")):
+        opened = measured.monthly[f"{name}.opened"].sum(axis=1)
+        seen = [np.sum((rec.rep == r) & (rec.severity == code) & (rec.inv_queued >= 0))
+                for r in range(rec.n_reps)]
+        np.testing.assert_array_equal(opened, seen, err_msg=name)
+
+
 def ratio_events(timeline, rec, measured) -> dict[str, np.ndarray]:
     """For each mean or share metric: how many cases it averages over, per replication."""
     lo, hi = 0.0, timeline.horizon_days
@@ -273,6 +315,7 @@ def check_everything(scenario: Scenario, engine: str, seed: int) -> None:
     check_conservation(scenario, timeline, rec, measured)
     check_no_negative_durations(scenario, timeline, rec)
     check_capacity(scenario, timeline, rec)
+    check_severity(rec, measured)
     check_metrics_finite(timeline, rec, measured)
 
 

@@ -16,11 +16,12 @@ A bin array is (replications, CHANNELS, months):
 
 from __future__ import annotations
 
+from sim.engine.cases import SEVERITIES
 from sim.model.scenario import POOLS, STREAMS
 
 FLOWS = ("iopc.referrals", "iopc.independent", *(f"{p}.completed" for p in POOLS),
          "cps.decisions", "cps.charged", "meetings.held", "hearings.held", "accelerated.held",
-         "officers.dismissed")
+         "officers.dismissed", *(f"{s}.opened" for s in SEVERITIES))
 MEANS = (*(f"{p}.wait_days" for p in POOLS),
          *(f"{p}.{s}.duration_wd" for p in POOLS for s in STREAMS),
          "iopc.duration_wd", "iopc.within_12m", "iopc.over_18m",
@@ -54,6 +55,7 @@ F_CPS_DECISIONS = CHANNEL["flow:cps.decisions"]
 F_CHARGED = CHANNEL["flow:cps.charged"]
 F_HELD = CHANNEL["flow:meetings.held"]  # + route code
 F_DISMISSED = CHANNEL["flow:officers.dismissed"]
+F_OPENED = CHANNEL["flow:gross_misconduct.opened"]  # + severity code
 M_WAIT = CHANNEL["count:iopc.wait_days"]  # + 2 x pool code; the sum follows each count
 M_DURATION = CHANNEL["count:iopc.complaints.duration_wd"]  # + 2 x (2 x pool + stream)
 M_IOPC_DURATION = CHANNEL["count:iopc.duration_wd"]

@@ -32,6 +32,9 @@ NO_POOL = -1
 NO_ROUTE, MEETING, HEARING, ACCELERATED = -1, 0, 1, 2
 ROUTES = ("meeting", "hearing", "accelerated")
 NOT_HELD, SUSPENDED, RESTRICTED = 0, 1, 2
+#: a case's severity (S-11); NO_SEVERITY for a case no pool investigates
+NO_SEVERITY, GROSS_MISCONDUCT, MISCONDUCT, NOT_SPECIAL = -1, 0, 1, 2
+SEVERITIES = ("gross_misconduct", "misconduct", "not_special")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class CaseDraws:
     referred: np.ndarray  # bool: referred to the IOPC
     refer_days: np.ndarray  # IOPC's decision time (0 if not referred)
     pool: np.ndarray  # IOPC, DPS, PSU or NO_POOL
+    severity: np.ndarray  # GROSS_MISCONDUCT, MISCONDUCT, NOT_SPECIAL or NO_SEVERITY
     effort_days: np.ndarray  # time the case holds an investigator slot
     officer: np.ndarray  # NOT_HELD, SUSPENDED or RESTRICTED while the case is open
     cps_referred: np.ndarray  # bool

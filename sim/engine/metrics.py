@@ -24,6 +24,7 @@ from sim.engine.cases import (
     NO_POOL,
     POOL_CODE,
     RESTRICTED,
+    SEVERITIES,
     SUSPENDED,
 )
 from sim.engine.records import Records
@@ -53,6 +54,11 @@ GLOSSARY: dict[str, str] = {
     "hearings.held_per_year": "Misconduct hearings (before a panel) concluded.",
     "accelerated.held_per_year": "Accelerated and special case hearings concluded.",
     "officers.dismissed_per_year": "Officers dismissed (or who would have been) at proceedings.",
+    "gross_misconduct.opened_per_year": "Investigations opened (by the IOPC, the DPS or a PSU)"
+    " of cases of gross misconduct (S-11's severity; the DPS investigates the Met's).",
+    "misconduct.opened_per_year": "Investigations opened of cases of misconduct.",
+    "not_special.opened_per_year": "Investigations opened of complaints not subject to special"
+    " procedures (no indication of a criminal offence or of conduct justifying proceedings).",
     "iopc.duration_wd.mean": "Mean working days of IOPC independent investigations completed"
     " in the period, from the IOPC's decision to investigate to the end of the investigation"
     " (as the IOPC publishes).",
@@ -128,6 +134,10 @@ MONTHLY_GLOSSARY = {
     "complaints.cases": "complaint cases received in the month",
     "conduct.cases": "conduct matters received in the month",
     "iopc.referrals": "referrals to the IOPC in the month",
+    "gross_misconduct.opened": "investigations of gross misconduct opened in the month",
+    "misconduct.opened": "investigations of misconduct opened in the month",
+    "not_special.opened": "investigations not subject to special procedures opened in the"
+    " month",
     "hearings.awaiting": "cases awaiting a hearing at month end",
     "officers.suspended": "officers suspended at month end",
     "officers.restricted": "officers restricted at month end",
@@ -258,6 +268,8 @@ def from_bins(bins: np.ndarray, replications: np.ndarray, scenario: Scenario,
     for name in ("meetings", "hearings", "accelerated"):
         flow(f"{name}.held_per_year", channel("flow", f"{name}.held"))
     flow("officers.dismissed_per_year", channel("flow", "officers.dismissed"))
+    for name in SEVERITIES:
+        flow(f"{name}.opened_per_year", channel("flow", f"{name}.opened"), f"{name}.opened")
     mean_of("proceedings.proven.share", "proceedings.proven")
     stock("hearings.awaiting")
     mean_of("hearings.wait_days.mean", "hearings.wait_days")
@@ -366,6 +378,8 @@ def bins_from_records(records: Records, timeline: Timeline) -> np.ndarray:
                         (ACCELERATED, "accelerated")):
         add(f"{name}.held", r.proceedings_end, r.route == route)
     add("officers.dismissed", r.finalised, r.dismissed)
+    for code, name in enumerate(SEVERITIES):
+        add(f"{name}.opened", r.inv_queued, r.severity == code)
     mean("proceedings.proven", r.proceedings_end, r.route >= 0, r.proven * 1.0)
     hearing = r.route == HEARING
     stock("hearings.awaiting", r.hearing_queued, r.proceedings_end, hearing)

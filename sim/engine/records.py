@@ -13,8 +13,8 @@ import numpy as np
 
 from sim.engine.cases import CaseDraws
 
-STATIC_FIELDS = ("stream", "pool", "officer", "route", "referred", "proven", "dismissed",
-                 "convicted")
+STATIC_FIELDS = ("stream", "pool", "severity", "officer", "route", "referred", "proven",
+                 "dismissed", "convicted")
 TIME_FIELDS = (
     "arrival",  # received by the force
     "assessed",  # assessment decision

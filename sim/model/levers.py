@@ -21,7 +21,7 @@ from typing import Any
 from sim.model.fields import get_path, set_path
 
 # Levers change case handling; capacity and demand have dated steps of their own.
-LEVER_ROOTS = ("assessment", "iopc_referral", "pools", "cps", "proceedings", "officers")
+LEVER_ROOTS = ("assessment", "severity", "iopc_referral", "pools", "cps", "proceedings", "officers")
 NOT_LEVERS = ("staff", "cases_per_staff", "training_lag_days", "reference_caseload",
               "investigator_work_share", "panels", "rooms",
               "cost_per_officer_year_gbp", "caseload_limit")

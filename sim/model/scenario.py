@@ -232,8 +232,9 @@ class AssessmentShares(Frozen):
     outside_schedule3: Share = Field(description="resolved informally, outside Schedule 3")
     otherwise: Share = Field(description="handled otherwise than by investigation")
     reflective_practice: Share
-    psu: Share = Field(description="investigated by a local Professional Standards Unit")
-    dps: Share = Field(description="investigated by the DPS")
+    psu: Share = Field(description="triaged misconduct or not subject to special procedures:"
+                       " investigated by a local Professional Standards Unit (S-11)")
+    dps: Share = Field(description="triaged gross misconduct: investigated by the DPS (S-11)")
     iopc: Share = Field(description="referred to the IOPC")
 
     @model_validator(mode="after")
@@ -368,8 +369,35 @@ class Cps(Frozen):
     conviction_share: Share
 
 
+class StreamShares(Frozen):
+    complaints: Share
+    conduct: Share
+
+
+class Severity(Frozen):
+    """How serious each investigated case is (S-11's severity assessment), drawn with the
+    case. The Met's triage is its allocation (S-11): a case the assessment sends to the DPS
+    (`assessment.*.dps`, and `iopc_referral.local_routing.dps`) is gross misconduct, one it
+    sends to a PSU is misconduct or not subject to special procedures, so a change in the
+    mix is a lever on those shares. Severity then decides what follows: a case not subject
+    to special procedures has no indication of a criminal offence or of conduct justifying
+    disciplinary proceedings, so no officer is suspended or restricted, no file goes to the
+    CPS and there is no case to answer; a misconduct case to answer goes to a meeting, a
+    gross misconduct one by `proceedings.route`."""
+
+    local_not_special: StreamShares = Field(
+        description="share of PSU investigations not subject to special procedures (the rest"
+        " misconduct)")
+    iopc_gross_misconduct: Share = Field(
+        description="share of the IOPC's own investigations that are gross misconduct (the"
+        " rest misconduct)")
+
+
 class Routes(Frozen):
-    meeting: Share
+    """How a gross misconduct case to answer proceeds (a misconduct one goes to a meeting)."""
+
+    meeting: Share = Field(description="a misconduct meeting (case to answer for misconduct"
+                           " only)")
     hearing: Share
     accelerated: Share = Field(description="special case hearing: evidence incontrovertible")
 
@@ -400,8 +428,9 @@ class Sittings(Frozen):
 
 class Proceedings(Frozen):
     case_to_answer: PerPool
-    route: Routes = Field(description="how a case to answer proceeds (a convicted officer"
-                          " always goes to an accelerated hearing)")
+    route: Routes = Field(description="how a gross misconduct case to answer proceeds (a"
+                          " misconduct one goes to a meeting; a convicted officer always to"
+                          " an accelerated hearing)")
     meeting_days: Distribution
     hearing_days: Distribution = Field(
         description="time a hearing is in its chair's hands before it sits: preparation,"
@@ -419,8 +448,10 @@ class Proceedings(Frozen):
 
 
 class Officers(Frozen):
-    suspended: PerPool = Field(description="share of investigations with an officer suspended")
-    restricted: PerPool = Field(description="share with an officer restricted (not suspended)")
+    suspended: PerPool = Field(description="share of gross misconduct investigations with an"
+                               " officer suspended")
+    restricted: PerPool = Field(description="share of investigations subject to special"
+                                " procedures with an officer restricted (not suspended)")
     cost_per_officer_year_gbp: PositiveFloat = Field(le=MAX_COST_GBP)
 
     @model_validator(mode="after")
@@ -496,6 +527,7 @@ class Scenario(Frozen):
     )
     demand: Demand
     assessment: Assessment
+    severity: Severity
     iopc_referral: IopcReferral
     pools: Pools
     cps: Cps

@@ -95,6 +95,12 @@ _WHOLE = {
     "accelerated.held_per_year": ("accelerated hearings held a year", "cases a year",
                                   "neither"),
     "officers.dismissed_per_year": ("officers dismissed a year", "cases a year", "neither"),
+    "gross_misconduct.opened_per_year": ("investigations of gross misconduct opened a year",
+                                         "cases a year", "neither"),
+    "misconduct.opened_per_year": ("investigations of misconduct opened a year", "cases a year",
+                                   "neither"),
+    "not_special.opened_per_year": ("investigations not subject to special procedures opened"
+                                    " a year", "cases a year", "neither"),
     "proceedings.proven.share": ("share of proceedings with a proven finding", "share",
                                  "neither"),
     "iopc.within_12m.share": ("IOPC investigations finished within 12 months", "share",
@@ -124,6 +130,11 @@ _MONTHLY = {
     "hearings.awaiting": ("cases awaiting a misconduct hearing", "cases", "lower"),
     "officers.suspended": ("officers suspended", "officers", "lower"),
     "officers.restricted": ("officers on restricted duties", "officers", "lower"),
+    "gross_misconduct.opened": ("investigations of gross misconduct opened", "cases",
+                                "neither"),
+    "misconduct.opened": ("investigations of misconduct opened", "cases", "neither"),
+    "not_special.opened": ("investigations not subject to special procedures opened", "cases",
+                           "neither"),
 }
 
 

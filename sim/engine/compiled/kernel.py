@@ -6,8 +6,8 @@ across replications, so memory does not grow with their number):
    a Poisson stream by independent shares gives independent Poisson streams: exact), the
    investigated and referred ones placed uniformly in their month, put in arrival order;
 2. each case's fate, in arrival order, from its purpose's stream (the rules of its arrival
-   month's regime): assessment, the IOPC's decision, pool, effort, officer status, the CPS,
-   the route to proceedings;
+   month's regime): assessment, the IOPC's decision, pool, severity, effort, officer status,
+   the CPS, the route to proceedings;
 3. the capacity-limited stages, first come first served (the pools, the hearing panels,
    then the hearing rooms): the Kiefer-Wolfowitz recursion over each stage's cases in order
    of readiness, the free times of the open slots in a
@@ -30,13 +30,17 @@ from sim.engine import bins as B
 from sim.engine.cases import (
     ACCELERATED,
     DPS,
+    GROSS_MISCONDUCT,
     HEARING,
     INVESTIGATIVE,
     IOPC,
     MEETING,
+    MISCONDUCT,
     NO_POOL,
     NO_ROUTE,
+    NO_SEVERITY,
     NOT_HELD,
+    NOT_SPECIAL,
     OUTCOMES,
     PSU,
     RESTRICTED,
@@ -350,6 +354,20 @@ def _arrivals(tb, rng):
 
 
 @njit(cache=True)
+def _severity(tb, g, pool, stream, u):
+    """A case's severity from its pool (S-11: the Met's triage is its allocation) and one
+    uniform: DPS cases are gross misconduct, PSU cases misconduct or not subject to special
+    procedures, the IOPC's own gross misconduct or misconduct."""
+    if pool == DPS:
+        return GROSS_MISCONDUCT
+    if pool == PSU:
+        return NOT_SPECIAL if u < tb.severity[g, stream] else MISCONDUCT
+    if pool == IOPC:
+        return GROSS_MISCONDUCT if u < tb.severity[g, 2] else MISCONDUCT
+    return NO_SEVERITY
+
+
+@njit(cache=True)
 def _fates(tb, rng, stream, outcome, month):
     """Every case's draws, in arrival order, under its arrival month's rules. With an IOPC
     caseload limit, a case the IOPC would investigate itself also gets the fate it has if
@@ -366,6 +384,7 @@ def _fates(tb, rng, stream, outcome, month):
     referred = np.zeros(rows, np.bool_)
     refer = np.zeros(rows)
     pool = np.empty(rows, np.int8)
+    severity = np.full(rows, NO_SEVERITY, np.int8)
     effort = np.zeros(rows)
     officer = np.zeros(rows, np.int8)
     cps_referred = np.zeros(rows, np.bool_)
@@ -390,7 +409,7 @@ def _fates(tb, rng, stream, outcome, month):
     for i in range(n):
         g = regime_of_month[month[i]]
         u_mode, u_local, _, _ = four(rng, U_REFERRAL)
-        u_officer, _, _, _ = four(rng, U_OFFICERS)
+        u_officer, u_severity, _, _ = four(rng, U_OFFICERS)
         u_cps, u_charge, u_convict, _ = four(rng, U_CPS)
         u_answer, u_route, u_proven, u_dismiss = four(rng, U_PROCEEDINGS)
         purposes[0], kinds[0] = U_ASSESSMENT, T.D_ASSESS
@@ -441,12 +460,16 @@ def _fates(tb, rng, stream, outcome, month):
                 kind = 2 * p + stream[i]  # effort by pool and stream
                 purposes[wanted], kinds[wanted] = U_EFFORT + kind, T.D_EFFORT + kind
                 wanted += 1
-                suspended = per_pool[g, T.P_SUSPENDED, p]
-                if u_officer < suspended:
+                # one severity per case: a declined case keeps its uniform in its new pool
+                sev = _severity(tb, g, p, stream[i], u_severity)
+                severity[r] = sev
+                special = sev != NOT_SPECIAL  # else: no restriction, CPS file or case to answer
+                suspended = per_pool[g, T.P_SUSPENDED, p] if sev == GROSS_MISCONDUCT else 0.0
+                if special and u_officer < suspended:
                     officer[r] = SUSPENDED
-                elif u_officer < suspended + per_pool[g, T.P_RESTRICTED, p]:
+                elif special and u_officer < suspended + per_pool[g, T.P_RESTRICTED, p]:
                     officer[r] = RESTRICTED
-                if u_cps < per_pool[g, T.P_CPS, p]:
+                if special and u_cps < per_pool[g, T.P_CPS, p]:
                     cps_referred[r] = True
                     purposes[wanted], kinds[wanted] = U_CPS, T.D_CPS
                     wanted += 1
@@ -457,8 +480,8 @@ def _fates(tb, rng, stream, outcome, month):
                         convicted[r] = u_convict < cps_share[g, 1]
                 if convicted[r]:
                     rt = ACCELERATED
-                elif u_answer < per_pool[g, T.P_CASE_TO_ANSWER, p]:
-                    if u_route < route_share[g, 0]:
+                elif special and u_answer < per_pool[g, T.P_CASE_TO_ANSWER, p]:
+                    if sev == MISCONDUCT or u_route < route_share[g, 0]:
                         rt = MEETING
                     elif u_route < route_share[g, 0] + route_share[g, 1]:
                         rt = HEARING
@@ -496,7 +519,7 @@ def _fates(tb, rng, stream, outcome, month):
         _empirical_durations(tb, rng, stream, month, pool, route, assess, refer, effort,
                              cps_days, trial, proceedings, declined_row)
     return (assess, referred, refer, pool, effort, officer, cps_referred, cps_days, charged,
-            trial, convicted, route, proceedings, proven, dismissed), declined_row
+            trial, convicted, route, proceedings, proven, dismissed, severity), declined_row
 
 
 @njit(cache=True)
@@ -589,7 +612,7 @@ def _admit(tb, arrival, fates, declined_row):
     with the limit), and give each referral it declines the fate drawn for that (the row
     after the n cases); returns the n cases' fates and which ones it could have declined."""
     (assess, referred, refer, pool, effort, officer, cps_referred, cps_days, charged, trial,
-     convicted, route, proceedings, proven, dismissed) = fates
+     convicted, route, proceedings, proven, dismissed, severity) = fates
     n = arrival.size
     candidate = declined_row >= 0
     if tb.iopc_limit > 0.0:
@@ -608,9 +631,10 @@ def _admit(tb, arrival, fates, declined_row):
             cps_referred[i], cps_days[i], charged[i] = cps_referred[r], cps_days[r], charged[r]
             trial[i], convicted[i], route[i] = trial[r], convicted[r], route[r]
             proceedings[i], proven[i], dismissed[i] = proceedings[r], proven[r], dismissed[r]
+            severity[i] = severity[r]
     return (assess[:n], referred[:n], refer[:n], pool[:n], effort[:n], officer[:n],
             cps_referred[:n], cps_days[:n], charged[:n], trial[:n], convicted[:n], route[:n],
-            proceedings[:n], proven[:n], dismissed[:n]), candidate
+            proceedings[:n], proven[:n], dismissed[:n], severity[:n]), candidate
 
 
 @njit(cache=True)
@@ -739,8 +763,8 @@ def _workdays(cum, first, t0, t1):
 
 
 @njit(cache=True)
-def _bin(tb, bins, cases, allegations, arrival, stream, pool, officer, referred, route,
-         proven, dismissed, assessed, decided, queued, inv_start, inv_end, cps_at, trial_end,
+def _bin(tb, bins, cases, allegations, arrival, stream, pool, severity, officer, referred,
+         route, proven, dismissed, assessed, decided, queued, inv_start, inv_end, cps_at, trial_end,
          hearing_queued, hearing_start, sitting_queued, sitting_start, ended, finalised):
     """Every case's times into the period bins (`sim.engine.bins`), as `metrics` defines."""
     # the tables' arrays as locals: an inlined helper given `tb` would touch every array in it
@@ -761,6 +785,7 @@ def _bin(tb, bins, cases, allegations, arrival, stream, pool, officer, referred,
         if p == IOPC:
             _add(bins, B.F_INDEPENDENT, mod, h, decided[i], nan)
         if p != NO_POOL:
+            _add(bins, B.F_OPENED + severity[i], mod, h, queued[i], nan)
             _add(bins, B.F_COMPLETED + p, mod, h, inv_end[i], nan)
             _stock(bins, B.S_OPEN + p, mod, h, queued[i], inv_end[i])
             over = max(arrival[i] + TWELVE_MONTHS, queued[i])
@@ -823,7 +848,7 @@ def records(tb, k0, k1, replication):
     drawn, declined_row = _fates(tb, rng, stream, outcome, month)
     fates, candidate = _admit(tb, arrival, drawn, declined_row)
     (assess, referred, refer, pool, effort, _, cps_referred, cps_days, charged, trial, _,
-     route, proceedings, _, _) = fates
+     route, proceedings, _, _, _) = fates
     sitting = _sitting_days(tb, rng, month, route)
     times = _times(tb, arrival, assess, referred, refer, pool, effort, cps_referred,
                    cps_days, charged, trial, route, proceedings, sitting)
@@ -834,11 +859,12 @@ def records(tb, k0, k1, replication):
 def _one(tb, k0, k1, replication, bins):
     (cases, allegations, _), (arrival, stream, _), fates, _, times = records(tb, k0, k1,
                                                                             replication)
-    (_, referred, _, pool, _, officer, _, _, _, _, _, route, _, proven, dismissed) = fates
+    (_, referred, _, pool, _, officer, _, _, _, _, _, route, _, proven, dismissed,
+     severity) = fates
     (assessed, decided, queued, inv_start, inv_end, cps_at, trial_end, hearing_queued,
      hearing_start, sitting_queued, sitting_start, ended, finalised) = times
-    _bin(tb, bins, cases, allegations, arrival, stream, pool, officer, referred, route, proven,
-         dismissed, assessed, decided, queued, inv_start, inv_end, cps_at, trial_end,
+    _bin(tb, bins, cases, allegations, arrival, stream, pool, severity, officer, referred,
+         route, proven, dismissed, assessed, decided, queued, inv_start, inv_end, cps_at, trial_end,
          hearing_queued, hearing_start, sitting_queued, sitting_start, ended, finalised)
 
 

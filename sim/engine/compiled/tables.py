@@ -60,7 +60,8 @@ class Tables(NamedTuple):
     referral: np.ndarray  # (G, 4) R_ columns
     per_pool: np.ndarray  # (G, 4, 3) P_ rows by pool
     cps: np.ndarray  # (G, 2) charge share, conviction share
-    route: np.ndarray  # (G, 2) meeting share, hearing share
+    severity: np.ndarray  # (G, 3) PSU not-special share (complaints, conduct), IOPC gross
+    route: np.ndarray  # (G, 2) meeting share, hearing share (gross misconduct)
     per_route: np.ndarray  # (G, 2, 3) proven, dismissed if proven, by route
     durations: np.ndarray  # (G, len(DURATIONS), 5) sampler rows
     has_empirical: bool  # some duration is empirical (drawn in a second pass)
@@ -109,6 +110,9 @@ def tables_for(scenario: Scenario, timeline: Timeline, regimes: Regimes) -> Tabl
                             (s.officers.suspended, s.officers.restricted, s.cps.referral_share,
                              s.proceedings.case_to_answer)] for s in rules]),
         cps=np.array([[s.cps.charge_share, s.cps.conviction_share] for s in rules]),
+        severity=np.array([[s.severity.local_not_special.complaints,
+                            s.severity.local_not_special.conduct,
+                            s.severity.iopc_gross_misconduct] for s in rules]),
         route=np.array([[s.proceedings.route.meeting, s.proceedings.route.hearing]
                         for s in rules]),
         per_route=np.array([[[getattr(share, r) for r in ROUTES]

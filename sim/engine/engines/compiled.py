@@ -117,10 +117,11 @@ def replication_records(scenario: Scenario, timeline: Timeline, seed: int, repli
     counts, (arrival, stream, candidate), fates, sitting, times = kernel.records(
         tb, *key_words(seed), replication)
     (assess, referred, refer, pool, effort, officer, cps_referred, cps_days, charged, trial,
-     convicted, route, proceedings, proven, dismissed) = fates
+     convicted, route, proceedings, proven, dismissed, severity) = fates
     draws = CaseDraws(
         replication=replication, counts=MonthlyCounts(*counts), arrival=arrival, stream=stream,
-        assess_days=assess, referred=referred, refer_days=refer, pool=pool, effort_days=effort,
+        assess_days=assess, referred=referred, refer_days=refer, pool=pool, severity=severity,
+        effort_days=effort,
         officer=officer, cps_referred=cps_referred, cps_days=cps_days, charged=charged,
         trial_days=trial, convicted=convicted, route=route, proceedings_days=proceedings,
         proven=proven, dismissed=dismissed, iopc_candidate=candidate, sitting_days=sitting)

@@ -37,6 +37,8 @@ PROVEN = {"meeting": (133 + 113, 61 + 38), "hearing": (56 + 51, 28 + 11),
 DISMISSED = 57 + 49  # S-17: dismissed or would have been (hearings and special case)
 CPS_REFERRED, CPS_PROSECUTED, CPS_GUILTY = 57, 8, 6  # T07-01
 IOPC_COMPLETED_2021 = 460  # T03-09
+ALLEGATIONS_C_2223, NOT_SPECIAL_OR_UNINVESTIGATED_2223 = 18454, 17653  # T01-36 (2022/23)
+IOPC_PROVEN_GM, IOPC_PROVEN_M = 44, 41  # T03-14: proceedings after IOPC investigations
 
 # --- assumptions the figures leave open -------------------------------------------------
 RP_SHARE_OF_FORMAL = 0.22 / 0.64  # ASSUMPTION: reflective practice within T01-30's 64%
@@ -44,6 +46,7 @@ CONDUCT_IOPC = 0.30  # ASSUMPTION: share of conduct matters referred to the IOPC
 CONDUCT_OTHERWISE = 0.25  # ASSUMPTION: conduct matters handled otherwise
 DIRECTED = 0.010  # ASSUMPTION: directed investigations are rare
 LOCAL_TO_PSU, LOCAL_TO_DPS = 0.40, 0.05  # ASSUMPTION: where returned referrals go
+GM_TO_MEETING = 0.0  # ASSUMPTION: a gross misconduct case to answer goes to a hearing
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,31 @@ def _split(stream: str, iopc: float, investigated: float, w_dps: float,
     ]
 
 
+def _severity(complaints: list[Derived], iopc_c: float) -> list[Derived]:
+    """The severity mix of complaint investigations: T01-36's allegations investigated
+    subject to special procedures (ASSUMPTION: cases in the same share, and in 2020/21 as in
+    2022/23) are every DPS and IOPC-investigated complaint and the rest of the PSU's;
+    conduct matters are subject to special procedures by definition (an indication of
+    misconduct is what makes one)."""
+    dps, psu = (d.value for d in complaints)
+    special = 1 - NOT_SPECIAL_OR_UNINVESTIGATED_2223 / ALLEGATIONS_C_2223
+    local = 1 - INDEPENDENT / REFERRALS - DIRECTED
+    not_psu = dps + iopc_c * (INDEPENDENT / REFERRALS + DIRECTED + local * LOCAL_TO_DPS)
+    at_psu = psu + iopc_c * local * LOCAL_TO_PSU
+    not_special = 1 - (special - not_psu) / at_psu
+    return [
+        Derived("severity.local_not_special.complaints", not_special,
+                f"special = 1 - {NOT_SPECIAL_OR_UNINVESTIGATED_2223:,} / {ALLEGATIONS_C_2223:,}"
+                f" = {special:.4f} of complaints; less DPS and IOPC-investigated {not_psu:.4f};"
+                f" 1 - {special - not_psu:.4f} / PSU {at_psu:.4f}",
+                "T01-36, S-22; ASSUMPTION cases as allegations"),
+        Derived("severity.local_not_special.conduct", 0.0,
+                "a conduct matter indicates misconduct", "docs/SYSTEM.md"),
+        Derived("severity.iopc_gross_misconduct", IOPC_PROVEN_GM / (IOPC_PROVEN_GM + IOPC_PROVEN_M),
+                f"{IOPC_PROVEN_GM} / ({IOPC_PROVEN_GM} + {IOPC_PROVEN_M}) proven", "T03-14"),
+    ]
+
+
 def derived() -> list[Derived]:
     """Every directly computed parameter, in scenario order."""
     out = [
@@ -100,6 +128,8 @@ def derived() -> list[Derived]:
     ]
     iopc_c = (REFERRALS - CONDUCT_IOPC * CONDUCT_2021) / COMPLAINTS_2021
     otherwise_c = FORMAL_NO_INVESTIGATION * (1 - RP_SHARE_OF_FORMAL)
+    complaints = _split("complaints", iopc_c, TO_STANDARDS, (MPS_C - LOCAL_C) / (DPS_C - LOCAL_C),
+                        f"({MPS_C} - {LOCAL_C}) / ({DPS_C} - {LOCAL_C})")
     out += [
         Derived("assessment.complaints.outside_schedule3", INFORMAL, "15% of allegations",
                 "T01-30"),
@@ -111,8 +141,7 @@ def derived() -> list[Derived]:
         Derived("assessment.complaints.iopc", iopc_c,
                 f"({REFERRALS} - {CONDUCT_IOPC} x {CONDUCT_2021} conduct) / {COMPLAINTS_2021}",
                 "S-22, S-03, S-01; ASSUMPTION conduct share"),
-        *_split("complaints", iopc_c, TO_STANDARDS, (MPS_C - LOCAL_C) / (DPS_C - LOCAL_C),
-                f"({MPS_C} - {LOCAL_C}) / ({DPS_C} - {LOCAL_C})"),
+        *complaints,
         Derived("assessment.conduct.outside_schedule3", 0.0,
                 "Schedule 3 informal resolution is for complaints", "docs/SYSTEM.md"),
         Derived("assessment.conduct.otherwise", CONDUCT_OTHERWISE, "ASSUMPTION", "ASSUMPTION"),
@@ -121,6 +150,7 @@ def derived() -> list[Derived]:
         *_split("conduct", CONDUCT_IOPC, 1 - RP_CONDUCT - CONDUCT_OTHERWISE,
                 (MPS_K - LOCAL_K) / (DPS_K - LOCAL_K),
                 f"({MPS_K} - {LOCAL_K}) / ({DPS_K} - {LOCAL_K})"),
+        *_severity(complaints, iopc_c),
         Derived("iopc_referral.independent", INDEPENDENT / REFERRALS,
                 f"{INDEPENDENT} / {REFERRALS}", "S-22"),
         Derived("iopc_referral.directed", DIRECTED, "ASSUMPTION", "ASSUMPTION"),
@@ -138,10 +168,13 @@ def derived() -> list[Derived]:
         Derived("cps.conviction_share", CPS_GUILTY / CPS_PROSECUTED,
                 f"{CPS_GUILTY} / {CPS_PROSECUTED}", "T07-01"),
     ]
-    total = MEETINGS + HEARINGS + ACCELERATED
-    for route, n in (("meeting", MEETINGS), ("hearing", HEARINGS), ("accelerated", ACCELERATED)):
-        out.append(Derived(f"proceedings.route.{route}", n / total, f"{n} / {total}, both years",
-                           "S-15"))
+    # a gross misconduct case to answer: a hearing or, evidence incontrovertible, a special
+    # case (accelerated) hearing; meetings are for misconduct
+    gross = HEARINGS + ACCELERATED
+    out.append(Derived("proceedings.route.meeting", GM_TO_MEETING, "ASSUMPTION", "ASSUMPTION"))
+    for route, n in (("hearing", HEARINGS), ("accelerated", ACCELERATED)):
+        out.append(Derived(f"proceedings.route.{route}", (1 - GM_TO_MEETING) * n / gross,
+                           f"{n} / {gross} hearings and special case, both years", "S-15"))
     for route, (yes, no) in PROVEN.items():
         out.append(Derived(f"proceedings.proven.{route}", yes / (yes + no),
                            f"{yes} / ({yes} + {no}), both years", "S-16"))

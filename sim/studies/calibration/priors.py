@@ -60,9 +60,16 @@ def _effort(working_days: float, figure: str) -> Prior:
 
 COMPLAINTS_EFFORT = _effort(MET_COMPLAINTS_WD_1920, "S-06")
 CONDUCT_EFFORT = _effort(MET_CONDUCT_WD_1920, "S-07")
-CASE_TO_ANSWER = Prior("beta", 2, 14, "weak: about one investigated case in eight ends in a"
-                       " meeting or hearing (S-15's 287 proceedings in 2019/20 against about"
-                       " 1,600 investigations finalised); the same for both regimes")
+CASE_TO_ANSWER = Prior("beta", 2, 4, "weak: about one PSU case in three subject to special"
+                       " procedures ends in a meeting or hearing (S-15's 287 proceedings in"
+                       " 2019/20 against about 1,600 investigations finalised, about a third"
+                       " of the PSU's subject to special procedures, T01-36); the same for"
+                       " both regimes")
+
+DPS_CASE_TO_ANSWER = Prior("beta", 4, 8, "T09-05: a case to answer for 33% of the Met's"
+                           " finalised allegations; weak (mean 0.33, 90% 0.13 to 0.57), as"
+                           " the DPS's gross misconduct cases need not match the Met's whole;"
+                           " the same for both regimes")
 
 WORK_SHARE = Prior("beta", 2, 2, "ASSUMPTION: no figure measures how much of a case's time"
                    " is its investigator's own work; symmetric and weak, so the years in which"
@@ -87,6 +94,8 @@ PRIORS: dict[str, Prior] = {
                             " share over 18 months identifies it)"),
     "psu_case_to_answer": CASE_TO_ANSWER,
     "pre2020_psu_case_to_answer": CASE_TO_ANSWER,
+    "dps_case_to_answer": DPS_CASE_TO_ANSWER,
+    "pre2020_dps_case_to_answer": DPS_CASE_TO_ANSWER,
     "hearing_days": Prior("lognormal", round(HEARING_DAYS_LITTLE, 1), LOG_SD,
                           "Little's law: S-12's 78 awaiting a hearing over S-15's 83 hearings"
                           " and accelerated hearings a year (2020/21)"),
