@@ -81,6 +81,8 @@ CASES = [
     c("sittings_no_room", "validate", "proceedings.sittings.rooms", "never a whole room"),
     c("sittings_rooms_unordered", "validate", "proceedings.sittings.rooms",
       "strictly increasing date order"),
+    c("demand_csv_number_key", "validate", "demand.complaints.cases_per_month",
+      "{csv: FILE, column: NAME}"),
     # severity
     c("severity_share_over_one", "validate", "severity.iopc_gross_misconduct",
       "less than or equal to 1"),

@@ -299,7 +299,7 @@ def test_a_backtest_replays_only_the_demand_published_in_its_window() -> None:
 
 
 @pytest.mark.parametrize(("flags", "words"), [
-    (["--walkers", "10"], ("field '--walkers'", "at least 36", "got: 10")),
+    (["--walkers", "10"], ("field '--walkers'", "at least 40", "got: 10")),
     (["--burn-in", "-1"], ("field '--burn-in'", "at least 0", "got: -1")),
     (["--steps", "50", "--burn-in", "45"], ("field '--steps'", "at least 55", "got: 50")),
 ])

@@ -175,7 +175,8 @@ def test_the_severity_stress_changes_the_mix_and_the_hearings() -> None:
     gross = np.mean(rec.severity[late & (rec.pool >= 0)] == GROSS_MISCONDUCT)
     gross_before = np.mean(before.severity[late_before & (before.pool >= 0)] == GROSS_MISCONDUCT)
     assert gross > 2 * gross_before
-    assert np.sum((rec.route == HEARING) & late) > 2 * np.sum((before.route == HEARING) & late_before)
+    heard, heard_before = (rec.route == HEARING) & late, (before.route == HEARING) & late_before
+    assert np.sum(heard) > 2 * np.sum(heard_before)
 
     def awaiting(r) -> int:  # ready for a hearing, not concluded by the horizon
         return int(np.sum(~np.isnan(r.columns["hearing_queued"])

@@ -56,7 +56,7 @@ def expand_demand_files(data: dict[str, Any], scenario_path: Path) -> dict[str, 
 def steps_from_csv(spec: dict[str, Any], stream: str, scenario_path: Path) -> list[dict]:
     """The dated steps a `{csv: FILE, column: NAME}` mapping stands for."""
     field = f"demand.{stream}.cases_per_month"
-    unknown = sorted(set(spec) - {"csv", "column"})
+    unknown = set(spec) - {"csv", "column"}  # keys of any type (a mapping typed by hand)
     if unknown or not isinstance(spec.get("csv"), str) or not spec["csv"].strip():
         raise InputError("a CSV of monthly counts is named as {csv: FILE} or"
                          " {csv: FILE, column: NAME}", file=scenario_path, field=field,

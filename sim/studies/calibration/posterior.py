@@ -14,7 +14,7 @@ this problem (15 parameters, 40 targets) it needed 4,696 simulations for 200 par
 temperature 12.5, with three generations still to go, so hours on two cores. An emulator
 (history matching) or neural inference (sbi) would each add a surrogate to validate and a
 heavy dependency; with the likelihood explicit, an affine-invariant ensemble sampler
-(Goodman and Weare 2010; emcee, with differential-evolution moves for 18 dimensions) needs
+(Goodman and Weare 2010; emcee, with differential-evolution moves for 20 dimensions) needs
 no surrogate. It starts from the posterior mode (`scipy.optimize.least_squares` on the
 standardised errors and the priors) and reports each parameter's autocorrelation time.
 
