@@ -146,7 +146,7 @@ def _digests(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.slow  # the posterior's smallest run (36 walkers x 11 steps) in a cold venv: ~1 min
+@pytest.mark.slow  # the posterior's smallest run (40 walkers, twice the parameters): ~1 min
 def test_installed_calibrate_writes_the_working_folder_not_site_packages(installed, tmp_path):
     shipped = Path(json.loads(in_empty_folder(
         tmp_path / "where", installed, "python", "-c",
@@ -155,7 +155,7 @@ def test_installed_calibrate_writes_the_working_folder_not_site_packages(install
     before = _digests(shipped)
     folder = tmp_path / "cal"
     proc = in_empty_folder(folder, installed, "ccsim", "calibrate", "--reps", "2",
-                           "--report-reps", "2", "--walkers", "36", "--steps", "11",
+                           "--report-reps", "2", "--walkers", "40", "--steps", "11",
                            "--burn-in", "1", "--quiet")
     assert "written to calibration:" in proc.stdout
     assert (folder / "calibration" / "fitted.yaml").is_file()
