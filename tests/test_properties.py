@@ -44,6 +44,7 @@ from sim.engine.cases import (
     NOT_SPECIAL,
     POOL_CODE,
     PSU,
+    SEVERITIES,
     SUSPENDED,
 )
 from sim.engine.engines import case_records
@@ -246,7 +247,7 @@ def check_severity(rec, measured) -> None:
     assert np.all(np.isin(rec.route[misconduct], (NO_ROUTE, MEETING, ACCELERATED)))
     assert np.all(rec.convicted[misconduct & (rec.route == ACCELERATED)])
     assert np.all(rec.severity[rec.officer == SUSPENDED] == GROSS_MISCONDUCT)
-    for code, name in enumerate(("gross_misconduct", "misconduct", "not_special")):
+    for code, name in enumerate(SEVERITIES):
         opened = measured.monthly[f"{name}.opened"].sum(axis=1)
         seen = [np.sum((rec.rep == r) & (rec.severity == code) & (rec.inv_queued >= 0))
                 for r in range(rec.n_reps)]
