@@ -19,36 +19,19 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim import api
 from sim.engine.engines import DEFAULT_ENGINE, ENGINES
-from sim.engine.engines.compiled import needs_compiling
 from sim.errors import InputError
 from sim.files.shipped import shipped_path
 from sim.files.writing import WriteError, default_out
-from sim.outputs.brief_report import headline_text
-from sim.outputs.calibration_report import calibration_summary, fit_table
-from sim.outputs.provenance import recording_command
-from sim.outputs.terminal import (
-    Progress,
-    comparison_table,
-    differences_table,
-    goal_seek_table,
-    headline_table,
-)
-from sim.serve.server import HOST, PORT, serve
-from sim.studies.calibration.fit import (
-    BURN,
-    DEFAULT_TARGETS,
-    FIT_REPS,
-    REPORT_REPS,
-    SEED,
-    STEPS,
-    WALKERS,
-)
-from sim.studies.goal_seek import GOAL_KINDS, Goal, Point, SearchLever, lever_name, parse_level
-from sim.studies.parameter_uncertainty import REPS_PER_DRAW
-from sim.studies.sweep.design import load_sweep
+from sim.serve.server import HOST, PORT
 from sim.version import __version__
+
+# Each command imports its machinery (numba, pandas, SciPy, Matplotlib) when it runs, so
+# `ccsim --help`, `ccsim validate` and a refused file answer in about a second. The parser
+# therefore names these defaults itself; tests/test_cli.py checks they are the library's.
+GOAL_KINDS = ("probability", "mean")  # sim.studies.goal_seek.GOAL_KINDS
+REPS_PER_DRAW = 1  # sim.studies.parameter_uncertainty.REPS_PER_DRAW
+STEPS, BURN = 600, 200  # sim.studies.calibration.posterior.STEPS, BURN
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_IO, EXIT_TARGET_NOT_MET = 0, 1, 2, 3, 4
 IO_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG})
@@ -257,13 +240,20 @@ def _add_serve_parser(sub) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from sim.serve.server import serve
+
     serve(args.host, args.port, open_browser=args.open)
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from sim.model.scenario import load_scenario
+
     path = args.scenario or baseline_path()
-    scenario = api.load_scenario(path)
+    scenario = load_scenario(path)  # a bad file is refused before the engine loads
+    from sim import api
+    from sim.outputs.terminal import Progress, headline_table
+
     out = args.out or default_out(scenario.name)
     with Progress(args.reps, args.quiet, f"{scenario.name} [{args.engine}]") as advance:
         saved = api.run(path, args.reps, args.seed, args.engine, workers=args.workers,
@@ -278,8 +268,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.model.scenario import load_scenario
+
     paths = [args.base, *args.alternatives]
-    out = args.out or default_out("compare", api.load_scenario(args.base).name)
+    out = args.out or default_out("compare", load_scenario(args.base).name)
+    from sim import api
+    from sim.outputs.terminal import Progress, comparison_table
+
     with Progress(args.reps * len(paths), args.quiet, f"compare [{args.engine}]") as advance:
         saved = api.compare(paths, args.reps, args.seed, args.engine,
                             workers=os.cpu_count() or 1,
@@ -294,7 +289,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.studies.sweep.design import load_sweep
+
     design = load_sweep(args.sweep_file)
+    from sim import api
+    from sim.outputs.terminal import Progress
+
     points = len(design.points)
     with Progress(points, args.quiet, f"sweep {design.spec.name}", unit="points") as advance:
         saved = api.sweep(design, args.out, args.executor, args.workers, args.scheduler,
@@ -307,6 +307,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    from sim import api
+    from sim.outputs.calibration_report import calibration_summary, fit_table
+    from sim.studies.calibration.fit import (
+        DEFAULT_TARGETS,
+        FIT_REPS,
+        REPORT_REPS,
+        SEED,
+        WALKERS,
+    )
+
     started = time.perf_counter()
     defaults = {"reps": FIT_REPS, "report_reps": REPORT_REPS, "seed": SEED,
                 "walkers": WALKERS, "steps": STEPS, "burn_in": BURN}
@@ -331,6 +341,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from sim import api
+    from sim.outputs.terminal import differences_table
+
     changes = api.diff(args.first, args.second)
     if not changes:
         print(f"{args.first} and {args.second} are the same model (as resolved)")
@@ -340,10 +353,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.model.scenario import load_scenario
+
     failed = 0
     for path in args.scenarios:
         try:
-            s = api.load_scenario(path)
+            s = load_scenario(path)
         except InputError as exc:
             failed += 1
             print(exc.render(), file=sys.stderr)
@@ -355,6 +370,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_target(args: argparse.Namespace) -> int:
     """Exit 0 when a value meets the goal, EXIT_TARGET_NOT_MET (4) when none up to the
     maximum does; the sentence uses plain names, the table the lever's path."""
+    from sim import api
+    from sim.outputs.terminal import goal_seek_table
+    from sim.studies.goal_seek import Goal, Point, SearchLever, lever_name, parse_level
+
     if args.goal == "mean" and args.confidence is not None:
         raise InputError("a mean goal has no probability", field="--confidence",
                          value=args.confidence, allowed="leave it out, or --goal probability")
@@ -384,12 +403,17 @@ def cmd_target(args: argparse.Namespace) -> int:
 def _brief_parameters(args: argparse.Namespace) -> Path | None:
     """As `_parameters`, except that with neither flag the brief file decides (its
     `parameters:`, drawn unless it says fixed): a flag on the command line wins."""
+    from sim import api
+
     if args.fixed_parameters:
         return None
     return args.parameter_uncertainty or api.brief_parameters(args.config)
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
+    from sim import api
+    from sim.outputs.brief_report import headline_text
+
     out = args.out or default_out("brief")
 
     def said(message: str) -> None:
@@ -422,12 +446,18 @@ def _say_if_compiling(args: argparse.Namespace) -> None:
     """A cold first run spends about half a minute compiling the engine: say so, rather
     than look stuck (numba keeps the result, so later runs start at once)."""
     simulates = getattr(args, "engine", DEFAULT_ENGINE) == "compiled" and hasattr(args, "reps")
-    if simulates and not getattr(args, "quiet", False) and needs_compiling():
+    if not simulates or getattr(args, "quiet", False):
+        return
+    from sim.engine.engines.compiled import needs_compiling
+
+    if needs_compiling():
         print("ccsim: compiling the simulation engine (the first run on this machine only;"
               " about half a minute)", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sim.outputs.provenance import recording_command
+
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = None

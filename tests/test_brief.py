@@ -35,6 +35,10 @@ from tests.conftest import ROOT
 
 SHORT = {"horizon_years": 2, "warmup_years": 1.0}  # reports 2021/22 and 2022/23
 
+#: the small brief is made once per process: keep its tests (and test_costs' and
+#: test_browser's that read it) on one worker when the suite runs with -n (README)
+pytestmark = pytest.mark.xdist_group("small_brief")
+
 
 def short_inputs(config: BriefConfig) -> BriefInputs:
     full = BriefInputs.from_config(config, default_brief_path())

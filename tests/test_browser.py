@@ -83,6 +83,7 @@ def small_yaml(tmp_path_factory) -> Path:
     return small_yaml_in(tmp_path_factory.mktemp("scen"), horizon_years=2, warmup_years=0.5)
 
 
+@pytest.mark.xdist_group("small_brief")  # made once per worker (tests/test_brief.py)
 def test_brief_renders_in_chromium() -> None:
     title = _check_page(build_small_brief() / "brief.html", "brief",
                         ("Recommendation 7", "Goal-seek", "Provenance"), min_images=4)

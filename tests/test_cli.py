@@ -305,12 +305,12 @@ def test_progress_is_plain_lines_when_not_a_terminal_and_silent_when_quiet(
 def test_a_cold_engine_says_it_is_compiling(monkeypatch, capsys) -> None:
     """A first run spends about half a minute compiling: the command says so (on stderr),
     unless --quiet; a warm cache says nothing."""
-    monkeypatch.setattr(cli, "needs_compiling", lambda: True)
+    monkeypatch.setattr("sim.engine.engines.compiled.needs_compiling", lambda: True)
     cli._say_if_compiling(cli.build_parser().parse_args(["run", "--reps", "1"]))
     assert "compiling the simulation engine" in capsys.readouterr().err
     cli._say_if_compiling(cli.build_parser().parse_args(["run", "--reps", "1", "--quiet"]))
     cli._say_if_compiling(cli.build_parser().parse_args(["run", "--engine", "des"]))
-    monkeypatch.setattr(cli, "needs_compiling", lambda: False)
+    monkeypatch.setattr("sim.engine.engines.compiled.needs_compiling", lambda: False)
     cli._say_if_compiling(cli.build_parser().parse_args(["run"]))
     assert capsys.readouterr().err == ""
 
@@ -318,3 +318,14 @@ def test_a_cold_engine_says_it_is_compiling(monkeypatch, capsys) -> None:
 def test_the_retired_engine_is_refused_by_name() -> None:
     with pytest.raises(InputError, match="retired"):
         get_engine("mc")
+
+
+def test_the_parsers_own_defaults_are_the_librarys() -> None:
+    """The command line names a few defaults itself, so that it starts without loading the
+    engine (`sim/cli.py`): they must be the ones the library uses."""
+    from sim.studies.calibration.posterior import BURN, STEPS
+    from sim.studies.goal_seek import GOAL_KINDS
+    from sim.studies.parameter_uncertainty import REPS_PER_DRAW
+
+    assert (cli.GOAL_KINDS, cli.REPS_PER_DRAW, cli.STEPS, cli.BURN) == (
+        GOAL_KINDS, REPS_PER_DRAW, STEPS, BURN)

@@ -8,6 +8,7 @@ import datetime as dt
 import math
 
 import numpy as np
+import pytest
 
 from sim.model.scenario import load_scenario
 from sim.model.timeline import Timeline
@@ -56,6 +57,7 @@ def test_every_cost_names_its_basis() -> None:
     assert all(not c.costed and "no published figure" in c.basis for c in costs[3:])
 
 
+@pytest.mark.xdist_group("small_brief")  # made once per worker (tests/test_brief.py)
 def test_the_briefs_options_table_shows_each_options_staff_and_cost() -> None:
     brief = small_brief()
     table = options_table(brief, _Numbers(brief))

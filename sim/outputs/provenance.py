@@ -17,11 +17,13 @@ import sys
 from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sim.engine.run import RunResult
 from sim.files.shipped import source_root
 from sim.version import __version__
+
+if TYPE_CHECKING:  # a type only: the command line records its argv before any engine loads
+    from sim.engine.run import RunResult
 
 #: the packages whose versions can change a result or how it is written
 PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "pydantic", "simpy", "matplotlib", "openpyxl")

@@ -6,6 +6,7 @@ them (exit 2) instead of failing on an import.
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import threading
 import webbrowser
@@ -13,21 +14,16 @@ from collections.abc import Callable
 
 from sim.errors import InputError
 
-try:  # the serve extra: optional, so the rest of ccsim works without it
-    import uvicorn
-
-    from sim.serve.app import create_app
-    MISSING: str | None = None
-except ImportError as exc:  # pragma: no cover - exercised where the extra is absent
-    MISSING = exc.name or "starlette"
-
 #: where the page listens unless told: this machine only
 HOST, PORT = "127.0.0.1", 8765
+#: the serve extra: optional, so the rest of ccsim works without it
+EXTRA = ("starlette", "uvicorn")
 
 
 def check_available() -> None:
-    if MISSING is not None:
-        raise InputError(f"ccsim serve needs {MISSING}, which is not installed",
+    missing = [name for name in EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        raise InputError(f"ccsim serve needs {missing[0]}, which is not installed",
                          field="serve", allowed="pip install 'ccsim[serve]'")
 
 
@@ -42,6 +38,11 @@ def serve(host: str = HOST, port: int = PORT, open_browser: bool = False,
           say: Callable[[str], None] = print) -> None:
     """Serve the page until interrupted (Ctrl-C)."""
     check_available()
+    # imported here: the app loads the engines and the writers, which only serving needs
+    import uvicorn  # noqa: PLC0415
+
+    from sim.serve.app import create_app  # noqa: PLC0415
+
     check_port(port)
     check_free(host, port)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"

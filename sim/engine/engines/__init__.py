@@ -6,17 +6,16 @@ they agree case by case and in distribution.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from sim.engine.engines import compiled
-from sim.engine.engines.compiled import CompiledEngine, draw_replication
-from sim.engine.engines.des import DesEngine
-from sim.engine.metrics import Measured
-from sim.engine.records import Records
-from sim.engine.regimes import Regimes
 from sim.errors import InputError
-from sim.model.scenario import Scenario
-from sim.model.timeline import Timeline
+
+if TYPE_CHECKING:  # the engines load numba and SimPy: only a run pays for them, not --help
+    from sim.engine.metrics import Measured
+    from sim.engine.records import Records
+    from sim.engine.regimes import Regimes
+    from sim.model.scenario import Scenario
+    from sim.model.timeline import Timeline
 
 
 class Engine(Protocol):
@@ -30,18 +29,23 @@ class Engine(Protocol):
         """Every metric of each replication numbered in `replications`."""
 
 
-_ENGINES: dict[str, type[Engine]] = {"compiled": CompiledEngine, "des": DesEngine}
-ENGINES = tuple(_ENGINES)
+ENGINES = ("compiled", "des")
 DEFAULT_ENGINE = "compiled"  # agrees with the DES case by case (tests/test_engines.py)
 RETIRED = {"mc": "the vectorised NumPy engine (mc) was retired: the compiled engine replaces it"}
 
 
 def get_engine(name: str, scenario: Scenario | None = None) -> Engine:
     """An engine by name; with `scenario`, refuse a feature the engine does not support."""
-    if not isinstance(name, str) or name not in _ENGINES:
+    if not isinstance(name, str) or name not in ENGINES:
         reason = RETIRED.get(name, "unknown engine") if isinstance(name, str) else "unknown engine"
         raise InputError(reason, field="engine", value=name, allowed=", ".join(ENGINES))
-    engine = _ENGINES[name]()
+    engine: Engine
+    if name == "compiled":
+        from sim.engine.engines.compiled import CompiledEngine
+        engine = CompiledEngine()
+    else:
+        from sim.engine.engines.des import DesEngine
+        engine = DesEngine()
     if scenario is not None:
         engine.check(scenario)
     return engine
@@ -51,11 +55,15 @@ def case_records(name: str, scenario: Scenario, timeline: Timeline, seed: int,
                  replications: range) -> Records:
     """Every case's times from an engine, case by case (tests, and the DES comparison): the
     DES simulates the kernel's draws; the compiled kernel runs in its records mode."""
+    from sim.engine.engines import compiled
+    from sim.engine.engines.des import DesEngine
+    from sim.engine.regimes import Regimes
+
     get_engine(name, scenario)
     if name == "compiled":
         return compiled.records(scenario, timeline, seed, replications)
     regimes = Regimes.for_scenario(scenario, timeline)
-    draws = [draw_replication(scenario, timeline, seed, r, regimes) for r in replications]
+    draws = [compiled.draw_replication(scenario, timeline, seed, r, regimes) for r in replications]
     return DesEngine().simulate(scenario, timeline, draws)
 
 
