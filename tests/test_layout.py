@@ -132,27 +132,32 @@ def test_there_are_no_import_cycles() -> None:
     assert set(order) >= set(edges)
 
 
+def heavy_modules_loaded(module: str, heavy: tuple[str, ...]) -> str:
+    """Which of `heavy` a fresh interpreter has loaded after importing `module` (a list as
+    Python prints it): a fresh process, as a worker or the command line starts."""
+    code = f"import sys, {module}; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True, timeout=60)
+    return out.stdout.strip()
+
+
 @pytest.mark.parametrize("module", ["sim.engine.run", "sim.engine.engines", "sim"])
 def test_engine_imports_load_no_pandas(module: str) -> None:
     """Worker processes import the engine layer: it loads no pandas, matplotlib or SciPy's
     statistics and optimisers (numba itself imports SciPy's small core, for its low-level
     callbacks: about 8 ms)."""
-    heavy = "('pandas', 'matplotlib', 'scipy.stats', 'scipy.optimize')"
-    code = f"import sys, {module}; print(sorted(m for m in {heavy} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, check=True, timeout=60)
-    assert out.stdout.strip() == "[]", f"importing {module} loads {out.stdout.strip()}"
+    loaded = heavy_modules_loaded(module, ("pandas", "matplotlib", "scipy.stats",
+                                           "scipy.optimize"))
+    assert loaded == "[]", f"importing {module} loads {loaded}"
 
 
 def test_the_command_line_starts_without_the_engine() -> None:
     """`ccsim --help`, `ccsim validate` and a refused file answer in about a second: the
     command line loads numba, pandas, SciPy and Matplotlib only in the command that needs
     them (about 3 s of imports before; measured with `time ccsim validate`)."""
-    heavy = "('numba', 'pandas', 'matplotlib', 'scipy', 'openpyxl', 'simpy')"
-    code = f"import sys, sim.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, check=True, timeout=60)
-    assert out.stdout.strip() == "[]", f"importing sim.cli loads {out.stdout.strip()}"
+    loaded = heavy_modules_loaded("sim.cli", ("numba", "pandas", "matplotlib", "scipy",
+                                              "openpyxl", "simpy"))
+    assert loaded == "[]", f"importing sim.cli loads {loaded}"
 
 
 def test_the_public_api_is_what_the_readme_names() -> None:
