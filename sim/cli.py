@@ -443,8 +443,8 @@ def _as_flag(exc: InputError, args: argparse.Namespace | None) -> InputError:
 
 
 def _say_if_compiling(args: argparse.Namespace) -> None:
-    """A cold first run spends about half a minute compiling the engine: say so, rather
-    than look stuck (numba keeps the result, so later runs start at once)."""
+    """A cold first run spends about a minute and a half compiling the engine (two cores):
+    say so, rather than look stuck (numba keeps the result, so later runs start at once)."""
     simulates = getattr(args, "engine", DEFAULT_ENGINE) == "compiled" and hasattr(args, "reps")
     if not simulates or getattr(args, "quiet", False):
         return
@@ -452,7 +452,7 @@ def _say_if_compiling(args: argparse.Namespace) -> None:
 
     if needs_compiling():
         print("ccsim: compiling the simulation engine (the first run on this machine only;"
-              " about half a minute)", file=sys.stderr)
+              " about a minute and a half)", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -303,7 +303,7 @@ def test_progress_is_plain_lines_when_not_a_terminal_and_silent_when_quiet(
 
 
 def test_a_cold_engine_says_it_is_compiling(monkeypatch, capsys) -> None:
-    """A first run spends about half a minute compiling: the command says so (on stderr),
+    """A first run spends about a minute and a half compiling: the command says so (on stderr),
     unless --quiet; a warm cache says nothing."""
     monkeypatch.setattr("sim.engine.engines.compiled.needs_compiling", lambda: True)
     cli._say_if_compiling(cli.build_parser().parse_args(["run", "--reps", "1"]))

@@ -22,7 +22,10 @@ import pytest
 from tests.conftest import ROOT
 from tests.test_browser import ARTEFACTS, _driver
 
-WAIT_S = 120  # a cold start compiles the engine (about half a minute) before the first answer
+WAIT_S = 240  # a cold start compiles the engine (about 90 s on 2 cores) before the first answer
+#: the page's Replications box set as a planner may set it: each answer's stages are 50 and
+#: 100 instead of the default's 50, 200 and 400, a quarter of the simulation
+REPS = 100
 
 
 def _free_port() -> int:
@@ -83,7 +86,12 @@ def _figures(driver) -> dict[str, dict[str, float]]:
 
 
 def _set(driver, control: str, value: str) -> None:
-    box = driver.find_element("id", f"c-{control}")
+    _type(driver, f"c-{control}", value)
+
+
+def _type(driver, box_id: str, value: str) -> None:
+    """Type `value` into the input `box_id` and let the page see the change."""
+    box = driver.find_element("id", box_id)
     box.clear()
     box.send_keys(value)
     driver.execute_script("arguments[0].dispatchEvent(new Event('change', {bubbles: true}))",
@@ -95,7 +103,10 @@ def test_move_a_lever_and_reproduce_it_with_ccsim_run(server: str, tmp_path: Pat
     try:
         driver.set_window_size(1400, 1000)
         driver.get(server)
+        _wait(driver, "return document.getElementById('reps').value", "the page's setup")
+        _type(driver, "reps", str(REPS))  # stops the default's first answer under way
         _done_after(driver, 0)
+        assert driver.execute_script("return window.ccsimTimings.at(-1).reps") == REPS
         before = _figures(driver)
         assert before["iopc.open.end"]["difference"] == 0  # the base against itself
         canvases = driver.execute_script("return document.querySelectorAll('#charts canvas')"
@@ -121,6 +132,7 @@ def test_move_a_lever_and_reproduce_it_with_ccsim_run(server: str, tmp_path: Pat
             const done = arguments[arguments.length - 1];
             fetch('/api/download/scenario.yaml').then(r => r.text()).then(done);""")
         reps = int(driver.find_element("id", "reps").get_attribute("value"))
+        assert reps == REPS
         seed = int(driver.find_element("id", "seed").get_attribute("value"))
         assert f"--reps {reps} --seed {seed}" in text
         scenario = tmp_path / "what_if.yaml"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,11 +18,12 @@ from sim.model.scenario import Demand, Scenario, StreamDemand
 from sim.model.timeline import DAYS_PER_YEAR, Timeline
 
 
-def officers_on(demand: Demand, day: dt.date) -> float:
-    """Headcount on `day`: linear between the given points, flat beyond them."""
+def headcount(demand: Demand) -> Callable[[dt.date], float]:
+    """Officers on a day: linear between the given points, flat beyond them (the points
+    read once: a run with a parameter draw per replication asks for every month of each)."""
     xs = np.array([p.date.toordinal() for p in demand.officers], dtype=float)
     ys = np.array([p.officers for p in demand.officers], dtype=float)
-    return float(np.interp(day.toordinal(), xs, ys))
+    return lambda day: float(np.interp(day.toordinal(), xs, ys))
 
 
 def month_midpoints(timeline: Timeline) -> list[dt.date]:
@@ -32,10 +34,10 @@ def month_midpoints(timeline: Timeline) -> list[dt.date]:
 INEXPERIENCE_DAYS = 730  # "inexperienced": in the first two years of service
 
 
-def inexperienced_share(demand: Demand, day: dt.date) -> float:
+def inexperienced_share(officers_on: Callable[[dt.date], float], day: dt.date) -> float:
     """Net growth in headcount over the last two years, as a share of today's headcount."""
-    now = officers_on(demand, day)
-    before = officers_on(demand, day - dt.timedelta(days=INEXPERIENCE_DAYS))
+    now = officers_on(day)
+    before = officers_on(day - dt.timedelta(days=INEXPERIENCE_DAYS))
     return max(0.0, now - before) / now
 
 
@@ -48,15 +50,16 @@ def officer_multiplier(scenario: Scenario, timeline: Timeline) -> np.ndarray:
     date's headcount, so the multiplier is 1 before the start (the warm-up replays history).
     """
     d = scenario.demand
-    base = officers_on(d, scenario.start)
-    base_new = 1 + d.inexperience_extra * inexperienced_share(d, scenario.start)
+    officers_on = headcount(d)
+    base = officers_on(scenario.start)
+    base_new = 1 + d.inexperience_extra * inexperienced_share(officers_on, scenario.start)
     out = []
     for mid in month_midpoints(timeline):
         if mid < scenario.start:
             out.append(1.0)
             continue
-        size = (officers_on(d, mid) / base) ** d.elasticity
-        new = 1 + d.inexperience_extra * inexperienced_share(d, mid)
+        size = (officers_on(mid) / base) ** d.elasticity
+        new = 1 + d.inexperience_extra * inexperienced_share(officers_on, mid)
         out.append(size * new / base_new)
     return np.array(out)
 

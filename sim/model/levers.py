@@ -87,8 +87,14 @@ def lever_changes(base: dict[str, Any], levers: list[dict[str, Any]],
     """The (field, value) changes that apply each lever to the given fraction, in order, to
     the scenario data `base`, with no levers left (the result is one regime's rules). Set in
     order: a later lever blends from the value an earlier one set."""
-    work = copy.deepcopy(base)
-    changes: list[tuple[str, Any]] = [("levers", []), ("earlier_rules", [])]
+    return [("levers", []), ("earlier_rules", []),
+            *_set_levers(copy.deepcopy(base), levers, fractions)]
+
+
+def _set_levers(work: dict[str, Any], levers: list[dict[str, Any]],
+                fractions: tuple[float, ...]) -> list[tuple[str, Any]]:
+    """Apply each lever to its fraction in `work`, in order; the (field, value) pairs set."""
+    changes: list[tuple[str, Any]] = []
     for lever, f in zip(levers, fractions, strict=True):
         if f <= 0:
             continue
@@ -109,7 +115,8 @@ def applied(base: dict[str, Any], levers: list[dict[str, Any]],
             fractions: tuple[float, ...]) -> dict[str, Any]:
     """The scenario data with each lever applied to the given fraction (unvalidated: the
     scenario's own validator checks it; `Scenario.with_changes` derives a scenario)."""
-    out = copy.deepcopy(base)
-    for path, value in lever_changes(base, levers, fractions):
-        set_path(out, path, value)
+    out = copy.deepcopy(base)  # one copy: it is both the work and the result
+    _set_levers(out, levers, fractions)
+    set_path(out, "levers", [])
+    set_path(out, "earlier_rules", [])
     return out

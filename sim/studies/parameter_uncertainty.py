@@ -166,7 +166,7 @@ def _check_parameters(params: pd.DataFrame, path: Path) -> None:
 
 def check_paths(scenario: Scenario, params: pd.DataFrame, path: Path) -> None:
     """Every field a parameter scales is a number in the scenario (`pre2020:` ones are
-    skipped, as in `perturbed`): refused before any simulation, naming the line."""
+    skipped, as in `Perturbation`): refused before any simulation, naming the line."""
     data = scenario.to_dict()
     for i, (_, row) in enumerate(params.iterrows()):
         for item in str(row.paths).split("; "):
@@ -208,26 +208,37 @@ def draw_parameters(posterior: Posterior, rng: np.random.Generator) -> np.ndarra
     return posterior.draws[rng.integers(len(posterior.draws))]
 
 
-def perturbed(scenario: Scenario, params: pd.DataFrame, draw: np.ndarray) -> Scenario:
-    """The scenario with each fitted field multiplied by draw / estimate (levers too);
-    `pre2020:` parameters are skipped."""
-    data = scenario.to_dict()
-    changes: dict[str, Any] = {}
-    levers = copy.deepcopy(data.get("levers", []))
-    factors = draw / params.estimate.to_numpy(float)
-    for (_, row), f in zip(params.iterrows(), factors, strict=True):
-        for item in str(row.paths).split("; "):
-            path = item.split(" x ")[0]
-            if is_pre2020(path):
-                continue
-            changes[path] = changes.get(path, get_path(data, path)) * f
-            for lever in levers:
-                if path in lever["set"] and isinstance(lever["set"][path], int | float):
-                    lever["set"][path] *= f
-    if levers:
-        changes["levers"] = levers
-    changes.update(_capped_officer_shares(data, changes))
-    return scenario.with_changes(changes, source=f"{scenario.name} with drawn parameters")
+class Perturbation:
+    """A scenario ready to take posterior draws: its data, each parameter's fields and the
+    levers that set them, found once, so a draw costs one validation (a run with 2,000
+    replications makes 2,000 draws before it starts)."""
+
+    def __init__(self, scenario: Scenario, params: pd.DataFrame) -> None:
+        self.scenario = scenario
+        self.data = scenario.to_dict()
+        self.estimates = params.estimate.to_numpy(float)
+        #: each parameter's scenario fields; `pre2020:` ones skipped (no scenario has them)
+        self.fields = [[path for path in (item.split(" x ")[0] for item in str(paths)
+                                          .split("; ")) if not is_pre2020(path)]
+                       for paths in params.paths]
+        self.base = {path: get_path(self.data, path) for fields in self.fields
+                     for path in fields}
+
+    def __call__(self, draw: np.ndarray) -> Scenario:
+        """The scenario with each fitted field multiplied by draw / estimate (levers too)."""
+        changes: dict[str, Any] = {}
+        levers = copy.deepcopy(self.data.get("levers", []))
+        for fields, f in zip(self.fields, draw / self.estimates, strict=True):
+            for path in fields:
+                changes[path] = changes.get(path, self.base[path]) * f
+                for lever in levers:
+                    if path in lever["set"] and isinstance(lever["set"][path], int | float):
+                        lever["set"][path] *= f
+        if levers:
+            changes["levers"] = levers
+        changes.update(_capped_officer_shares(self.data, changes))
+        return self.scenario.with_changes(
+            changes, source=f"{self.scenario.name} with drawn parameters")
 
 
 def _capped_officer_shares(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, float]:
@@ -247,8 +258,8 @@ def parameter_groups(scenario: Scenario, reps: int, seed: int, posterior: Poster
     """Replications in groups of `reps_per_draw`, group g with the scenario under the
     posterior row that the stream (seed, g, "parameters") picks: the same row for every
     scenario run with this seed, so paired runs stay paired."""
-    return [Group(perturbed(scenario, posterior.parameters,
-                            draw_parameters(posterior, stream(seed, g, "parameters"))),
+    perturbed = Perturbation(scenario, posterior.parameters)
+    return [Group(perturbed(draw_parameters(posterior, stream(seed, g, "parameters"))),
                   range(first, min(first + reps_per_draw, reps)))
             for g, first in enumerate(range(0, reps, reps_per_draw))]
 
@@ -278,6 +289,6 @@ def uncertainty_note(calibration_dir: Path, reps_per_draw: int) -> str:
     return f"{DRAWN_PARAMETERS} ({Path(shown) / POSTERIOR_FILE}), one draw per {each}"
 
 
-__all__ = ["DEFAULT_DIR", "POSTERIOR_FILE", "REPS_PER_DRAW", "Posterior", "check_paths",
-           "check_uncertainty", "draw_parameters", "load_posterior", "parameter_groups",
-           "perturbed", "run_with_parameter_uncertainty", "uncertainty_note"]
+__all__ = ["DEFAULT_DIR", "POSTERIOR_FILE", "REPS_PER_DRAW", "Perturbation", "Posterior",
+           "check_paths", "check_uncertainty", "draw_parameters", "load_posterior",
+           "parameter_groups", "run_with_parameter_uncertainty", "uncertainty_note"]

@@ -69,8 +69,9 @@ def threads(workers: int) -> Iterator[None]:
 
 def needs_compiling() -> bool:
     """Whether the kernel has yet to be compiled on this machine (a first run takes about
-    half a minute longer). numba caches beside the code, or, where that folder is read-only,
-    in its own user cache (NUMBA_CACHE_DIR, or ~/.cache/numba): only those are looked in."""
+    a minute and a half longer on two cores). numba caches beside the code, or, where that
+    folder is read-only, in its own user cache (NUMBA_CACHE_DIR, or ~/.cache/numba): only
+    those are looked in."""
     if kernel.simulate_parallel.signatures:
         return False
     pattern = "kernel.simulate_parallel-*.nbi"
