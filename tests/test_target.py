@@ -336,6 +336,7 @@ def _capacity_bound_des():
     return s, lever, shared, grid, ends
 
 
+@pytest.mark.xdist_group("capacity_bound_des")  # one worker runs its scan once
 def test_the_mean_goal_agrees_with_a_brute_force_scan_of_the_des() -> None:
     """The real engine: the mean goal's answer, and its interval's ends, are those of a full
     scan (same runs); the answer's mean meets the target and the value one step below's
@@ -356,6 +357,7 @@ def test_the_mean_goal_agrees_with_a_brute_force_scan_of_the_des() -> None:
                                                            scan[p.value].diff_low))
 
 
+@pytest.mark.xdist_group("capacity_bound_des")  # one worker runs its scan once
 def test_goal_seek_agrees_with_a_brute_force_scan_of_the_des() -> None:
     """The real engine, common random numbers: the bisection's answer is the smallest value
     of the full scan at which at least `confidence` of the replications meet the target.
