@@ -164,15 +164,19 @@ def _check_parameters(params: pd.DataFrame, path: Path) -> None:
                              allowed="a number other than 0")
 
 
+def scaled_fields(paths: object) -> list[str]:
+    """The scenario fields a parameters.csv `paths` cell scales ("PATH x COEFFICIENT; ..."),
+    `pre2020:` ones left out: only the calibration variant has them."""
+    fields = (item.split(" x ")[0].strip() for item in str(paths).split("; "))
+    return [field for field in fields if not is_pre2020(field)]
+
+
 def check_paths(scenario: Scenario, params: pd.DataFrame, path: Path) -> None:
     """Every field a parameter scales is a number in the scenario (`pre2020:` ones are
     skipped, as in `Perturbation`): refused before any simulation, naming the line."""
     data = scenario.to_dict()
     for i, (_, row) in enumerate(params.iterrows()):
-        for item in str(row.paths).split("; "):
-            field = item.split(" x ")[0].strip()
-            if is_pre2020(field):
-                continue
+        for field in scaled_fields(row.paths):
             found = values_at(data, field)
             if not found or not all(isinstance(v, int | float) and not isinstance(v, bool)
                                     for v in found):
@@ -217,10 +221,7 @@ class Perturbation:
         self.scenario = scenario
         self.data = scenario.to_dict()
         self.estimates = params.estimate.to_numpy(float)
-        #: each parameter's scenario fields; `pre2020:` ones skipped (no scenario has them)
-        self.fields = [[path for path in (item.split(" x ")[0] for item in str(paths)
-                                          .split("; ")) if not is_pre2020(path)]
-                       for paths in params.paths]
+        self.fields = [scaled_fields(paths) for paths in params.paths]
         self.base = {path: get_path(self.data, path) for fields in self.fields
                      for path in fields}
 
@@ -291,4 +292,5 @@ def uncertainty_note(calibration_dir: Path, reps_per_draw: int) -> str:
 
 __all__ = ["DEFAULT_DIR", "POSTERIOR_FILE", "REPS_PER_DRAW", "Perturbation", "Posterior",
            "check_paths", "check_uncertainty", "draw_parameters", "load_posterior",
-           "parameter_groups", "run_with_parameter_uncertainty", "uncertainty_note"]
+           "parameter_groups", "run_with_parameter_uncertainty", "scaled_fields",
+           "uncertainty_note"]
